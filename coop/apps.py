@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class CoopConfig(AppConfig):
+    name = "coop"
+    verbose_name = _("Organisation")
+
+    def ready(self) -> None:
+        from coop import roles
+
+        # Groups and their permissions follow the code after every migrate, so a new permission
+        # reaches its roles without a hand-written data migration.
+        post_migrate.connect(roles.sync_after_migrate, sender=self)

@@ -1,0 +1,17 @@
+from django.core.management.base import BaseCommand
+from django.utils.module_loading import import_string
+
+# Each step seeds one app's part of the demo; later apps append theirs. Every step is idempotent.
+STEPS = [
+    "coop.demo.seed_all",
+]
+
+
+class Command(BaseCommand):
+    help = "Create (or complete) the demo cooperative. Safe to run again."
+
+    def handle(self, *args, **options):
+        for step in STEPS:
+            summary = import_string(step)()
+            self.stdout.write(f"{step}: {summary}")
+        self.stdout.write(self.style.SUCCESS("demo data ready"))

@@ -1,0 +1,126 @@
+"""Writes for the organisation core. Each service is one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from coop.models import AuditEvent, OrgUnit, User
+from coop.roles import Role
+
+
+class DomainError(Exception):
+    """A business rule refused the operation; the message is for the user (translated)."""
+
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+class ConflictError(DomainError):
+    """The operation is not possible in the object's current state, or lost a race."""
+
+    status_code = 409
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    obj: Any,
+    from_state: str = "",
+    to_state: str = "",
+    comment: str = "",
+    data: dict | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=actor,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
+        data=data or {},
+    )
+
+
+_PARENT_KIND = {
+    OrgUnit.Kind.BRANCH: OrgUnit.Kind.HEAD_OFFICE,
+    OrgUnit.Kind.OUTLET: OrgUnit.Kind.BRANCH,
+}
+
+
+@transaction.atomic
+def org_unit_create(
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    parent: OrgUnit | None = None,
+    address: str = "",
+    actor: User | None = None,
+) -> OrgUnit:
+    if kind == OrgUnit.Kind.HEAD_OFFICE:
+        if parent is not None:
+            raise DomainError(_("The head office has no parent unit."), field="parent")
+        if OrgUnit.objects.filter(kind=OrgUnit.Kind.HEAD_OFFICE).exists():
+            raise DomainError(_("There is already a head office."), field="kind")
+    elif parent is None or parent.kind != _PARENT_KIND[kind]:
+        raise DomainError(
+            _("A %(kind)s must belong to a %(parent)s.")
+            % {"kind": OrgUnit.Kind(kind).label, "parent": _PARENT_KIND[kind].label},
+            field="parent",
+        )
+    if OrgUnit.objects.filter(code=code).exists():
+        raise DomainError(_("The code %(code)s is already used.") % {"code": code}, field="code")
+    unit = OrgUnit(code=code, name=name, kind=kind, parent=parent, address=address, path="")
+    unit.save()
+    unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
+    unit.save(update_fields=["path"])
+    audit_record(actor=actor, action="org_unit.create", obj=unit, data={"code": code})
+    return unit
+
+
+@transaction.atomic
+def staff_create(
+    *,
+    username: str,
+    name: str,
+    org_unit: OrgUnit,
+    roles: list[str],
+    password: str | None,
+    employee_no: str = "",
+    email: str = "",
+    actor: User | None = None,
+) -> User:
+    unknown = set(roles) - set(Role.values)
+    if unknown:
+        raise DomainError(_("Unknown role: %(role)s") % {"role": ", ".join(sorted(unknown))})
+    if User.objects.filter(username=username).exists():
+        raise DomainError(
+            _("The user name %(name)s is taken.") % {"name": username}, field="username"
+        )
+    user = User(
+        username=username,
+        name=name,
+        org_unit=org_unit,
+        employee_no=employee_no,
+        email=email,
+        is_staff=Role.SYSADMIN in roles,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    user.groups.set(Group.objects.filter(name__in=roles))
+    audit_record(actor=actor, action="staff.create", obj=user, data={"roles": sorted(roles)})
+    return user

@@ -1,0 +1,20 @@
+"""The test suite: the same real Postgres and Redis, fast password hashing."""
+
+from coop.settings.base import *  # noqa: F403
+from coop.settings.env import env, envsecret
+
+DEBUG = False
+SECRET_KEY = envsecret("SECRET_KEY", "test-only-insecure-key")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+COOP_DEMO_PASSWORDS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+ALLOWED_HOSTS = ["*"]
+
+# The tests' broker is its own Redis database, so a developer's running worker (database 0)
+# never takes a test's message, and a test may flush it.
+if not env("REDIS_URL"):
+    CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL.rsplit("/", 1)[0] + "/1"  # noqa: F405
