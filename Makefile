@@ -23,9 +23,7 @@ browser: $(STAMP)
 	else $(PY) -m playwright install chromium || { echo "no Chromium for the browser tests: install Debian's chromium or run 'playwright install chromium'" >&2; exit 1; }; fi
 
 test: $(STAMP) browser
-	$(PY) manage.py compile_catalogues --settings=coop.settings.test
-	$(PY) manage.py makemigrations --check --dry-run --settings=coop.settings.test
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m coop.testrun $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

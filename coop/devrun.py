@@ -19,8 +19,16 @@ def _run(*args: str) -> None:
     subprocess.run([sys.executable, *args], check=True)
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     from coop import embedded
+
+    # `kill` and a closing terminal stop everything just as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
 
     started_pg = started_redis = False
     if not os.environ.get("DATABASE_URL"):
