@@ -15,6 +15,7 @@ api_v1 = [
     path("", api.api_root, name="api-root"),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("customers.api_urls")),
+    path("", include("loans.api_urls")),
 ]
 
 urlpatterns = [
@@ -30,6 +31,7 @@ urlpatterns = [
     path("org/", views.org_units, name="org_units"),
     path("org/staff/", views.staff_list, name="staff_list"),
     path("customers/", include("customers.urls")),
+    path("loans/", include("loans.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

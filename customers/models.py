@@ -71,6 +71,14 @@ class IncomeBand(models.TextChoices):
     ABOVE_300K = "gt300k", _("Above ¥300,000 a year")
 
 
+class CreditRating(models.TextChoices):
+    """Farmer credit rating (seed 000/001 tiers); set by whole-village evaluation or review."""
+
+    GENERAL = "general", _("General")
+    GOOD = "good", _("Good")
+    EXCELLENT = "excellent", _("Excellent")
+
+
 class Customer(models.Model):
     class Kind(models.TextChoices):
         INDIVIDUAL = "individual", _("Individual")
@@ -139,6 +147,11 @@ class Customer(models.Model):
     profit_contribution = models.DecimalField(
         _("yearly profit contribution"), max_digits=16, decimal_places=2, default=0
     )
+
+    credit_rating = models.CharField(
+        _("credit rating"), max_length=10, choices=CreditRating.choices, blank=True
+    )
+    credit_rated_on = models.DateField(_("rated on"), null=True, blank=True)
 
     # Classification and grading (seed 002); changed only through an approved GradeChange.
     customer_class = models.CharField(

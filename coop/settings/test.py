@@ -1,5 +1,7 @@
 """The test suite: the same real Postgres and Redis, fast password hashing."""
 
+import os
+
 from coop.settings.base import *  # noqa: F403
 from coop.settings.env import env, envsecret
 
@@ -18,3 +20,7 @@ ALLOWED_HOSTS = ["*"]
 # never takes a test's message, and a test may flush it.
 if not env("REDIS_URL"):
     CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL.rsplit("/", 1)[0] + "/1"  # noqa: F405
+
+# Each test run gets its own database, so two runs on one machine (a developer's and CI's, or
+# two terminals) never drop each other's tables.
+DATABASES["default"]["TEST"] = {"NAME": f"test_coop_{os.getpid()}"}  # noqa: F405
