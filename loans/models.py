@@ -388,8 +388,16 @@ class Contract(models.Model):
     """The loan contract generated from an approved application; printable."""
 
     number = models.CharField(_("contract number"), max_length=30, unique=True)
+    # From an approved application, or a drawdown under a credit line (the line was approved).
     application = models.OneToOneField(
-        LoanApplication, on_delete=models.PROTECT, related_name="contract_doc"
+        LoanApplication,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contract_doc",
+    )
+    credit_line = models.ForeignKey(
+        CreditLine, null=True, blank=True, on_delete=models.PROTECT, related_name="contracts"
     )
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="contracts")
     branch = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
@@ -411,6 +419,12 @@ class Contract(models.Model):
     class Meta:
         verbose_name = _("loan contract")
         verbose_name_plural = _("loan contracts")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(application__isnull=False) | models.Q(credit_line__isnull=False),
+                name="contract_from_application_or_line",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.number
