@@ -6,6 +6,8 @@ makes the groups match it exactly, so a permission taken away here is taken away
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -20,108 +22,19 @@ class Role(models.TextChoices):
     SYSADMIN = "sysadmin", _("System administrator")
 
 
-# "app_label.codename" per role. Later apps add their permissions to these lists.
-ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.ACCOUNT_MANAGER: [
-        "loans.view_product",
-        "loans.view_creditline",
-        "loans.view_loanapplication",
-        "loans.add_loanapplication",
-        "loans.change_loanapplication",
-        "loans.view_contract",
-        "loans.view_loan",
-        "customers.view_customer",
-        "customers.add_customer",
-        "customers.change_customer",
-        "customers.propose_grade",
-        "customers.view_visit",
-        "customers.add_visit",
-        "customers.view_complaint",
-        "customers.add_complaint",
-        "customers.view_segment",
-        "customers.export_customers",
-    ],
-    Role.TELLER: [
-        "loans.view_loan",
-        "loans.view_contract",
-        "loans.view_disbursementnotice",
-        "loans.record_disbursement",
-        "loans.record_repayment",
-        "customers.view_customer",
-        "customers.add_serviceinteraction",
-        "customers.view_serviceinteraction",
-        "customers.view_complaint",
-        "customers.add_complaint",
-    ],
+# This app's and Django's own permissions per role; each domain app lists its own in its
+# ``permissions.py`` (ROLE_PERMISSIONS), merged by ``role_permissions()``.
+CORE_ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.RISK_OFFICER: [
-        "loans.view_product",
-        "loans.view_creditline",
-        "loans.view_loanapplication",
-        "loans.view_contract",
-        "loans.add_contract",
-        "loans.view_disbursementnotice",
-        "loans.issue_notice",
-        "loans.view_loan",
-        "loans.override_classification",
         "coop.view_full_personal_data",
-        "customers.view_customer",
-        "customers.view_visit",
-        "customers.view_segment",
-    ],
-    Role.LOAN_COMMITTEE: [
-        "loans.view_product",
-        "loans.view_loanapplication",
-        "loans.view_loan",
-        "customers.view_customer",
     ],
     Role.BRANCH_MANAGER: [
-        "loans.view_product",
-        "loans.view_creditline",
-        "loans.add_creditline",
-        "loans.view_loanapplication",
-        "loans.view_contract",
-        "loans.view_disbursementnotice",
-        "loans.view_loan",
-        "loans.approve_classification",
         "coop.view_branch_staff",
         "coop.view_full_personal_data",
-        "customers.view_customer",
-        "customers.change_customer",
-        "customers.transfer_customer",
-        "customers.propose_grade",
-        "customers.approve_grade",
-        "customers.view_visit",
-        "customers.add_visit",
-        "customers.view_serviceinteraction",
-        "customers.view_service_summary",
-        "customers.view_complaint",
-        "customers.add_complaint",
-        "customers.handle_complaint",
-        "customers.view_segment",
-        "customers.export_customers",
     ],
     Role.MANAGEMENT: [
-        "loans.view_product",
-        "loans.manage_products",
-        "loans.view_creditline",
-        "loans.view_loanapplication",
-        "loans.view_contract",
-        "loans.view_loan",
-        "loans.approve_classification",
-        "loans.write_off_loan",
         "coop.view_org_structure",
         "coop.view_branch_staff",
-        "customers.view_customer",
-        "customers.approve_grade",
-        "customers.transfer_customer",
-        "customers.view_visit",
-        "customers.view_serviceinteraction",
-        "customers.view_service_summary",
-        "customers.view_complaint",
-        "customers.handle_complaint",
-        "customers.view_segment",
-        "customers.manage_segments",
-        "customers.export_customers",
     ],
     Role.SYSADMIN: [
         "coop.use_admin_tools",
@@ -144,6 +57,28 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "axes.view_accessfailurelog",
     ],
 }
+
+
+def role_permissions() -> dict[str, list[str]]:
+    """Every role's permissions: the core ones plus each installed app's ``permissions.py``."""
+    from django.apps import apps
+
+    merged: dict[str, list[str]] = {role: [] for role in Role.values}
+    sources = [CORE_ROLE_PERMISSIONS]
+    for config in apps.get_app_configs():
+        try:
+            module = import_module(f"{config.name}.permissions")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.permissions":
+                raise
+            continue
+        # Third-party apps have permissions.py modules of their own meaning (DRF's).
+        if isinstance(getattr(module, "ROLE_PERMISSIONS", None), dict):
+            sources.append(module.ROLE_PERMISSIONS)
+    for source in sources:
+        for role, perms in source.items():
+            merged[str(role)].extend(p for p in perms if p not in merged[str(role)])
+    return merged
 
 
 def role_label(code: str) -> str:
@@ -174,7 +109,7 @@ class UnknownPermission(LookupError):
 def sync_roles(*, strict: bool = False) -> None:
     from django.contrib.auth.models import Group, Permission
 
-    for role, perm_names in ROLE_PERMISSIONS.items():
+    for role, perm_names in role_permissions().items():
         group, _created = Group.objects.get_or_create(name=role)
         wanted = []
         for full in perm_names:

@@ -1,13 +1,13 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from coop.roles import ROLE_PERMISSIONS, Role, sync_roles
+from coop.roles import Role, role_permissions, sync_roles
 from coop.services import DomainError, org_unit_create
 
 
 def test_every_role_is_a_group_with_exactly_its_permissions(db):
     sync_roles(strict=True)  # raises if a listed permission does not exist
-    for role, perms in ROLE_PERMISSIONS.items():
+    for role, perms in role_permissions().items():
         group = Group.objects.get(name=role)
         held = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
         assert held == set(perms)
