@@ -16,6 +16,8 @@ api_v1 = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("customers.api_urls")),
     path("", include("loans.api_urls")),
+    path("", include("risk.api_urls")),
+    path("", include("grid.api_urls")),
 ]
 
 urlpatterns = [
@@ -32,6 +34,8 @@ urlpatterns = [
     path("org/staff/", views.staff_list, name="staff_list"),
     path("customers/", include("customers.urls")),
     path("loans/", include("loans.urls")),
+    path("risk/", include("risk.urls")),
+    path("grid/", include("grid.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
