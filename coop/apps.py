@@ -11,5 +11,6 @@ class CoopConfig(AppConfig):
         from coop import roles
 
         # Groups and their permissions follow the code after every migrate, so a new permission
-        # reaches its roles without a hand-written data migration.
-        post_migrate.connect(roles.sync_after_migrate, sender=self)
+        # reaches its roles without a hand-written data migration. No sender: post_migrate fires
+        # once per app, and only the last call sees every app's permissions.
+        post_migrate.connect(roles.sync_after_migrate, dispatch_uid="coop.sync_roles")

@@ -40,10 +40,10 @@ class IndustryCategory(models.TextChoices):
 
 
 class CustomerCategory(models.TextChoices):
-    KEY = "key", _("Key")
-    MODERATE = "moderate", _("Moderate")
-    CAUTIOUS = "cautious", _("Cautious")
-    EXIT = "exit", _("Exit")
+    KEY = "key", _("Key category")
+    MODERATE = "moderate", _("Moderate category")
+    CAUTIOUS = "cautious", _("Cautious category")
+    EXIT = "exit", _("Exit category")
 
 
 class Occupation(models.TextChoices):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from coop.settings.env import env, envbool, envint, envlist, envsecret
 
@@ -185,6 +186,30 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ComplaintKindEnum": "customers.models.Complaint.Kind",
+        "RepaymentMethodEnum": "loans.models.RepaymentMethod",
+        "CreditRatingEnum": "customers.models.CreditRating",
+        "RiskRouteEnum": "loans.models.RiskRoute",
+        "DayCountEnum": "loans.models.DayCount",
+        "ProductKindEnum": "loans.models.Product.Kind",
+        "ProductCustomerKindEnum": "loans.models.Product.CustomerKind",
+        "ProductSecurityEnum": "loans.models.Product.Security",
+        "LoanApplicationStateEnum": "loans.models.LoanApplication.State",
+        "CustomerKindEnum": "customers.models.Customer.Kind",
+        "GenderEnum": "customers.models.Customer.Gender",
+        "OccupationEnum": "customers.models.Occupation",
+        "WorkplaceEnum": "customers.models.Workplace",
+        "IncomeBandEnum": "customers.models.IncomeBand",
+        "PersonalDataFieldEnum": "customers.models.PersonalDataAccess.Field",
+        "CustomerClassEnum": "customers.models.CustomerClass",
+        "ManagingLevelEnum": "customers.models.ManagingLevel",
+        "IndustryCategoryEnum": "customers.models.IndustryCategory",
+        "CustomerCategoryEnum": "customers.models.CustomerCategory",
+        "VisitChannelEnum": "customers.models.Visit.Channel",
+        "ComplaintChannelEnum": "customers.models.Complaint.Channel",
+        "ComplaintStateEnum": "customers.models.Complaint.State",
+    },
 }
 
 # --- Celery (reliability rules in DESIGN.md) --------------------------------------------------
@@ -214,7 +239,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_REDIS_SOCKET_TIMEOUT = 2
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "complaints-escalate-overdue": {
+        "task": "customers.tasks_service.complaints_escalate_overdue",
+        "schedule": crontab(minute=5),  # hourly
+    },
+    "customers-segments-recompute": {
+        "task": "customers.segments_recompute_all",
+        "schedule": crontab(hour=1, minute=30),
+    },
+}
 
 LOGGING = {
     "version": 1,
@@ -236,4 +270,10 @@ LOGGING = {
 }
 
 COOP_NAME = env("COOP_NAME", "")
+
+# Complaint handling (DOMAIN.md): decide within 15 days of acceptance, 30 for complex cases;
+# urgent cases are the bank's own tighter target. Overdue cases escalate one level per grace
+# period ("same-level response, escalated supervision").
+COMPLAINT_DUE_DAYS = {"normal": 15, "complex": 30, "urgent": 5}
+COMPLAINT_ESCALATION_GRACE_HOURS = envint("COMPLAINT_ESCALATION_GRACE_HOURS", 24)
 COOP_DEMO_PASSWORDS = False

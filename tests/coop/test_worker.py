@@ -27,13 +27,20 @@ def test_enqueue_on_commit_survives_a_dead_broker(transactional_db, settings, re
     from coop.celery import app
     from coop.tasks import enqueue_on_commit
 
+    def use_broker(url: str) -> None:
+        # Drop the cached connection and producer pools so the next send uses ``url``.
+        from kombu import pools
+
+        pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
+        app.conf.broker_url = url
+
     redis_server.stop()
-    app.conf.broker_url = redis_server.url
-    app.pool.force_close_all()
+    use_broker(redis_server.url)
     try:
         with transaction.atomic():
             enqueue_on_commit(health_ping, "lost")
         # reaching this line is the assertion: no exception escaped the commit hook
     finally:
-        app.conf.broker_url = settings.CELERY_BROKER_URL
-        app.pool.force_close_all()
+        use_broker(settings.CELERY_BROKER_URL)

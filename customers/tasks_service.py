@@ -1,0 +1,13 @@
+"""Celery tasks of the counter service and complaints area; thin, idempotent, safe to re-run."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from customers.services.service import complaints_escalate_overdue as escalate
+
+
+@shared_task(name="customers.tasks_service.complaints_escalate_overdue")
+def complaints_escalate_overdue() -> int:
+    """The beat sweep: a compare-and-set UPDATE per level, so a re-delivery escalates nothing."""
+    return escalate()
