@@ -258,3 +258,189 @@ def seed_customers(per_branch: int = 80) -> int:
         Customer.objects.bulk_create(rows, ignore_conflicts=True)
         created += Customer.objects.filter(branch=branch).count() - before
     return created
+
+
+SEGMENTS = [
+    (
+        "young-migrant-workers",
+        "青年外出务工人员",
+        "Young migrant workers",
+        [
+            {"attribute": "age", "op": "between", "value": [18, 35]},
+            {"attribute": "workplace", "op": "eq", "value": "away"},
+        ],
+    ),
+    (
+        "high-value-depositors",
+        "高价值存款客户",
+        "High-value depositors",
+        [{"attribute": "deposit_balance", "op": "gte", "value": "200000"}],
+    ),
+    (
+        "elderly-farmers",
+        "老年农户",
+        "Elderly farmers",
+        [
+            {"attribute": "age", "op": "gte", "value": 60},
+            {"attribute": "occupation", "op": "in", "value": ["farmer", "retired"]},
+        ],
+    ),
+    (
+        "breeders-and-merchants",
+        "养殖户与个体工商户",
+        "Breeders and merchants",
+        [{"attribute": "occupation", "op": "in", "value": ["breeder", "merchant"]}],
+    ),
+]
+CONTACT_PLANS = [
+    ("战略合作客户 每月走访", "", CustomerClass.STRATEGIC, 30),
+    ("合作伙伴客户 每两月联系", "", CustomerClass.PARTNER, 60),
+    ("维护客户 每半年联系", "", CustomerClass.MAINTENANCE, 180),
+    ("青年外出务工人员 每季度电话/微信联系", "young-migrant-workers", "", 90),
+    ("高价值存款客户 每月联系", "high-value-depositors", "", 30),
+]
+
+
+def seed_relationships() -> str:
+    """Segments, contact plans and a few months of visits, through the services."""
+    from customers.models import ContactPlan, Segment, Visit
+    from customers.services.relationship import (
+        contact_plan_create,
+        segment_create,
+        segments_recompute_all,
+        visit_record,
+    )
+
+    director = User.objects.get(username="director")
+    for code, name, name_en, rules in SEGMENTS:
+        if not Segment.objects.filter(code=code).exists():
+            segment_create(actor=director, code=code, name=name, name_en=name_en, rules=rules)
+    for name, segment_code, customer_class, days in CONTACT_PLANS:
+        if not ContactPlan.objects.filter(name=name).exists():
+            contact_plan_create(
+                actor=director,
+                name=name,
+                interval_days=days,
+                segment=Segment.objects.get(code=segment_code) if segment_code else None,
+                customer_class=customer_class,
+            )
+    segments_recompute_all()
+
+    if not Visit.objects.exists():
+        rng = random.Random(7)
+        today = date.today()
+        notes = [
+            "了解春耕资金需求，客户计划扩大种植面积。",
+            "介绍手机银行和社保卡激活，客户表示满意。",
+            "回访贷款使用情况，资金用于购买化肥种子。",
+            "客户在外务工，电话沟通后约定春节返乡时面谈。",
+            "宣传整村授信政策，客户愿意参加评议。",
+        ]
+        for customer in Customer.objects.order_by("id")[::3]:
+            visit_record(
+                actor=customer.owner,
+                customer=customer,
+                visited_on=today - timedelta(days=rng.randrange(1, 200)),
+                channel=rng.choice(list(Visit.Channel.values)),
+                outcome=rng.choice(list(Visit.Outcome.values)),
+                notes=rng.choice(notes),
+                next_step=rng.choice(["一个月后回访", "推荐惠农e贷", "协助办理社保卡", ""]),
+            )
+    return f"{Segment.objects.count()} segments, {Visit.objects.count()} visits"
+
+
+def seed_service() -> str:
+    """Counter services over the last 60 days, and complaints in every state."""
+    from django.utils import timezone
+
+    from customers.models import BusinessType, Complaint, ServiceInteraction
+    from customers.services.service import (
+        complaint_assign,
+        complaint_close,
+        complaint_receive,
+        complaint_resolve,
+        complaint_respond,
+        complaints_escalate_overdue,
+    )
+
+    rng = random.Random(11)
+    now = timezone.now()
+    if not ServiceInteraction.objects.exists():
+        rows = []
+        tellers = User.objects.filter(groups__name=Role.TELLER).select_related("org_unit")
+        for teller in tellers:
+            branch = teller.org_unit.branch()
+            customers = list(Customer.objects.filter(branch=branch).values_list("id", flat=True))
+            for _n in range(120):
+                served = now - timedelta(
+                    days=rng.randrange(0, 60), hours=rng.randrange(0, 8), minutes=rng.randrange(60)
+                )
+                rows.append(
+                    ServiceInteraction(
+                        teller=teller,
+                        outlet=teller.org_unit,
+                        branch=branch,
+                        customer_id=rng.choice(customers) if rng.random() < 0.7 else None,
+                        business_type=rng.choice(list(BusinessType.values)),
+                        wait_minutes=rng.choice([0, 1, 2, 3, 5, 8, 12, 20]),
+                        handling_minutes=rng.choice([2, 3, 4, 5, 8, 10, 15]),
+                        smile=rng.random() < 0.9,
+                        standing=rng.random() < 0.8,
+                        standard_wording=rng.random() < 0.85,
+                        rating=rng.choice([5, 5, 5, 4, 4, 3, None]),
+                        served_at=served,
+                    )
+                )
+        ServiceInteraction.objects.bulk_create(rows)
+
+    if not Complaint.objects.exists():
+        subjects = [
+            ("complaint", "排队等候时间过长", "客户反映周一上午办理取款排队超过40分钟。"),
+            ("complaint", "贷款利率解释不清", "客户认为客户经理未说明执行利率和还款方式。"),
+            ("suggestion", "希望增加助农服务点", "村民建议在村委会设立助农取款服务点。"),
+            ("complaint", "手机银行转账失败", "客户转账提示失败但账户已扣款，要求尽快处理。"),
+            ("suggestion", "营业厅增加老年人座椅", "老年客户建议在营业厅增加座椅和老花镜。"),
+            ("complaint", "服务态度生硬", "客户反映柜员办理业务时未使用规范用语。"),
+        ]
+        for code in ("B01", "B02", "B03"):
+            branch = OrgUnit.objects.get(code=code)
+            teller = User.objects.filter(
+                groups__name=Role.TELLER, org_unit__path__startswith=branch.path
+            ).first()
+            manager = User.objects.filter(groups__name=Role.BRANCH_MANAGER, org_unit=branch).first()
+            customers = list(Customer.objects.filter(branch=branch)[:6])
+            for i, (kind, subject, description) in enumerate(subjects):
+                complaint = complaint_receive(
+                    actor=teller,
+                    kind=kind,
+                    channel=rng.choice(list(Complaint.Channel.values)),
+                    subject=subject,
+                    description=description,
+                    severity=rng.choice(["normal", "normal", "complex", "urgent"]),
+                    customer=customers[i],
+                    received_at=now - timedelta(days=3 + i * 7),
+                )
+                if i >= 1:
+                    complaint = complaint_assign(
+                        actor=manager, complaint=complaint, assignee=teller
+                    )
+                if i >= 2:
+                    complaint = complaint_respond(
+                        actor=teller, complaint=complaint, text="已致电客户说明情况并致歉。"
+                    )
+                if i >= 3:
+                    complaint = complaint_resolve(
+                        actor=manager,
+                        complaint=complaint,
+                        text="已整改并在晨会通报，客户表示认可。",
+                    )
+                if i >= 5:
+                    complaint_close(actor=manager, complaint=complaint)
+        complaints_escalate_overdue()
+    services, complaints = ServiceInteraction.objects.count(), Complaint.objects.count()
+    return f"{services} counter services, {complaints} complaints"
+
+
+def seed_all() -> str:
+    created = seed_customers()
+    return f"{created} customers; {seed_relationships()}; {seed_service()}"

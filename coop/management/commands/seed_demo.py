@@ -4,6 +4,8 @@ from django.utils.module_loading import import_string
 # Each step seeds one app's part of the demo; later apps append theirs. Every step is idempotent.
 STEPS = [
     "coop.demo.seed_all",
+    "customers.demo.seed_all",
+    "loans.demo_origination.seed",
 ]
 
 
