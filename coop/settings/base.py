@@ -244,6 +244,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "customers.tasks_service.complaints_escalate_overdue",
         "schedule": crontab(minute=5),  # hourly
     },
+    "loans-classify-nightly": {
+        "task": "loans.tasks.loans_classify_nightly",
+        "schedule": crontab(hour=1, minute=30),
+    },
     "customers-segments-recompute": {
         "task": "customers.segments_recompute_all",
         "schedule": crontab(hour=1, minute=30),

@@ -6,6 +6,7 @@ STEPS = [
     "coop.demo.seed_all",
     "customers.demo.seed_all",
     "loans.demo_origination.seed",
+    "loans.demo_lifecycle.seed",
 ]
 
 
