@@ -517,7 +517,7 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
         ONLINE = "online", _("Online")
 
     class Severity(models.TextChoices):
-        NORMAL = "normal", _("Normal")
+        NORMAL = "normal", _("Ordinary")
         COMPLEX = "complex", _("Complex")
         URGENT = "urgent", _("Urgent")
 
