@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db.models import Count
+
 from customers.models import CreditRating, Customer
 from loans.models import LoanApplication, Product, RepaymentMethod, RiskRoute
 from loans.selectors_origination import eligible_products
@@ -285,7 +287,10 @@ def seed(*, per_branch: int = 4) -> str:
     loan with a guarantor; every other one is submitted. Safe to run again."""
     products = seed_products()
     created = submitted = 0
-    counts: dict[int, int] = {}
+    # Count what each branch already has, so a second run adds nothing.
+    counts: dict[int, int] = dict(
+        LoanApplication.objects.values_list("branch_id").annotate(n=Count("id"))
+    )
     customers = (
         Customer.objects.filter(loan_applications__isnull=True)
         .select_related("branch", "owner")
