@@ -25,8 +25,8 @@ def customer_scope_q(user, prefix: str = "") -> Q | None:
     ``user`` may see; ``None`` means nothing at all.
 
     - branch-wide roles: customers of the branches the user sees (all of them at head office);
-    - account managers: the customers they own or back up as B-role manager (the grid app widens
-      this to the households of their grids).
+    - account managers: the customers they own or back up as B-role manager, and the heads and
+      filed members of the households in the grids they own or serve on as officers.
     """
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
@@ -36,7 +36,13 @@ def customer_scope_q(user, prefix: str = "") -> Q | None:
             return Q()
         return Q(**{f"{prefix}branch_id__in": visible_org_unit_ids(user)})
     if Role.ACCOUNT_MANAGER in roles:
-        return Q(**{f"{prefix}owner": user}) | Q(**{f"{prefix}b_manager": user})
+        from grid.selectors import grid_customers_q  # grid depends on customers: import here
+
+        return (
+            Q(**{f"{prefix}owner": user})
+            | Q(**{f"{prefix}b_manager": user})
+            | grid_customers_q(user, prefix)
+        )
     return None
 
 

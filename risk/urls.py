@@ -1,2 +1,6 @@
+"""Pages of the risk app, mounted at /risk/."""
+
+from risk import views
+
 app_name = "risk"
-urlpatterns: list = []
+urlpatterns = views.urlpatterns

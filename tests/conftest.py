@@ -115,10 +115,30 @@ def start_worker(transactional_db, settings, tmp_path):
         env.update(extra_env or {})
         log = tmp_path / f"worker-{len(workers)}.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "coop", "worker", "-l", "info",
-             "--pool", "prefork", "--concurrency", "1", "-Q", queues,
-             "-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "coop",
+                "worker",
+                "-l",
+                "info",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "1",
+                "-Q",
+                queues,
+                "-n",
+                f"test-{uuid.uuid4().hex[:8]}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
         )
         worker = WorkerProcess(proc, log)
         workers.append(worker)
@@ -198,9 +218,14 @@ def browser():
             executable_path=chromium_executable(),
             headless=True,
             args=[
-                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--disable-quic",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
             ],
         )
         yield browser

@@ -188,6 +188,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ComplaintKindEnum": "customers.models.Complaint.Kind",
+        "ApprovalStageEnum": "risk.models.Stage",
+        "CommitteeMeetingStatusEnum": "risk.models.CommitteeMeeting.Status",
+        "CommitteeOutcomeEnum": "risk.models.CommitteeMeeting.Outcome",
         "RepaymentMethodEnum": "loans.models.RepaymentMethod",
         "CreditRatingEnum": "customers.models.CreditRating",
         "RiskRouteEnum": "loans.models.RiskRoute",
@@ -207,6 +210,7 @@ SPECTACULAR_SETTINGS = {
         "IndustryCategoryEnum": "customers.models.IndustryCategory",
         "CustomerCategoryEnum": "customers.models.CustomerCategory",
         "VisitChannelEnum": "customers.models.Visit.Channel",
+        "VisitOutcomeEnum": "customers.models.Visit.Outcome",
         "ComplaintChannelEnum": "customers.models.Complaint.Channel",
         "ComplaintStateEnum": "customers.models.Complaint.State",
     },
@@ -247,6 +251,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "loans-classify-nightly": {
         "task": "loans.tasks.loans_classify_nightly",
         "schedule": crontab(hour=1, minute=30),
+    },
+    "risk-escalations-sweep": {
+        "task": "risk.escalations_sweep",
+        "schedule": crontab(minute="*/10"),
     },
     "customers-segments-recompute": {
         "task": "customers.segments_recompute_all",

@@ -923,7 +923,9 @@ def _transition(
 
 
 @transaction.atomic
-def loan_application_submit(*, application: LoanApplication, actor: User) -> LoanApplication:
+def loan_application_submit(
+    *, application: LoanApplication, actor: User, open_case: bool = True
+) -> LoanApplication:
     """Draft → submitted, into the risk workflow. The terms are checked again: the customer's
     rating or the product may have changed since the draft was saved."""
     _require_perm(actor, "loans.change_loanapplication")
@@ -946,7 +948,15 @@ def loan_application_submit(*, application: LoanApplication, actor: User) -> Loa
         locked.submitted_at = timezone.now()
         return ["submitted_at"]
 
-    return _transition(application=application, actor=actor, action="submit", prepare=prepare)
+    submitted = _transition(application=application, actor=actor, action="submit", prepare=prepare)
+    # A submitted application enters the risk-routed approval workflow in the same transaction
+    # (the risk app depends on loans, hence the import here). Opening is idempotent; the risk
+    # app's own opening service submits a draft with open_case=False and then opens the case.
+    if open_case:
+        from risk.services import approval_case_open
+
+        approval_case_open(application=submitted, actor=actor)
+    return submitted
 
 
 def _segregated(actor: User, locked: LoanApplication) -> None:
@@ -1021,10 +1031,22 @@ def loan_application_reject(
 def loan_application_withdraw(
     *, application: LoanApplication, actor: User, comment: str
 ) -> LoanApplication:
-    """Draft or submitted → withdrawn (the customer no longer wants the loan); reason required."""
+    """Draft or submitted → withdrawn (the customer no longer wants the loan); reason required.
+
+    A submitted application is withdrawn through its approval case (risk app), which records the
+    stage it left and then calls this service; withdrawing it here directly would leave the
+    case open."""
     comment = (comment or "").strip()
 
     def prepare(locked: LoanApplication) -> list[str]:
+        from risk.models import ApprovalCase
+
+        open_case = ApprovalCase.objects.filter(application_id=locked.pk).exclude(state="withdrawn")
+        if open_case.exists():
+            raise ConflictError(
+                _("This application is in approval: withdraw it from its approval case."),
+                code="in_approval",
+            )
         if not comment:
             raise DomainError(
                 _("Give the reason for withdrawing the application."),

@@ -7,6 +7,8 @@ STEPS = [
     "customers.demo.seed_all",
     "loans.demo_origination.seed",
     "loans.demo_lifecycle.seed",
+    "grid.demo.seed",
+    "risk.demo.seed",
 ]
 
 
