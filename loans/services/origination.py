@@ -1041,17 +1041,17 @@ def loan_application_withdraw(
     def prepare(locked: LoanApplication) -> list[str]:
         from risk.models import ApprovalCase
 
-        open_case = ApprovalCase.objects.filter(application_id=locked.pk).exclude(state="withdrawn")
-        if open_case.exists():
-            raise ConflictError(
-                _("This application is in approval: withdraw it from its approval case."),
-                code="in_approval",
-            )
         if not comment:
             raise DomainError(
                 _("Give the reason for withdrawing the application."),
                 field="comment",
                 code="required",
+            )
+        open_case = ApprovalCase.objects.filter(application_id=locked.pk).exclude(state="withdrawn")
+        if open_case.exists():
+            raise ConflictError(
+                _("This application is in approval: withdraw it from its approval case."),
+                code="in_approval",
             )
         locked.decision_comment = comment
         locked.decided_at = timezone.now()

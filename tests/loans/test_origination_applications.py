@@ -277,7 +277,8 @@ def make_in_state(people, customer, product, state: str) -> LoanApplication:
         return loan_application_withdraw(
             application=application, actor=people.am, comment="不需要了"
         )
-    loan_application_submit(application=application, actor=people.am)
+    # The loans state machine on its own: no approval case (the risk tests cover the case).
+    loan_application_submit(application=application, actor=people.am, open_case=False)
     if state == State.APPROVED:
         loan_application_approve(application=application, actor=people.risk)
     elif state == State.REJECTED:
@@ -288,7 +289,7 @@ def make_in_state(people, customer, product, state: str) -> LoanApplication:
 
 def run(action: str, application: LoanApplication, people) -> LoanApplication:
     if action == "submit":
-        return loan_application_submit(application=application, actor=people.am)
+        return loan_application_submit(application=application, actor=people.am, open_case=False)
     if action == "approve":
         return loan_application_approve(application=application, actor=people.risk)
     if action == "reject":
@@ -607,3 +608,19 @@ def test_terms_helper_is_valid_for_every_seeded_individual_product(org, people, 
 
     assert LoanApplication.objects.count() == 10
     assert terms_for(catalogue["golden-home"])["collaterals"][0]["description"] == "自有住房一套"
+
+
+def test_a_submitted_application_in_approval_is_withdrawn_through_its_case(org, people, catalogue):
+    from risk.models import ApprovalCase
+
+    customer = make_customer(org, people.am, rating="good")
+    application = apply(people.am, customer, catalogue[MICRO], amount=D("4000"))
+    loan_application_submit(application=application, actor=people.am)
+    assert ApprovalCase.objects.filter(application=application).exists()
+
+    with pytest.raises(ConflictError) as caught:
+        loan_application_withdraw(application=application, actor=people.am, comment="撤回")
+
+    assert caught.value.code == "in_approval"
+    application.refresh_from_db()
+    assert application.state == State.SUBMITTED

@@ -582,7 +582,9 @@ def test_api_product_validation_names_the_field(people):
     payload = {k: str(v) if isinstance(v, Decimal) else v for k, v in product_data().items()}
     payload["max_amount"] = "10.00"
 
-    response = api_for(people.director).post("/api/v1/products/", payload, format="json")
+    api = api_for(people.director)
+    api.cookies["django_language"] = "en"  # the message is checked in English
+    response = api.post("/api/v1/products/", payload, format="json")
 
     assert response.status_code == 400
     assert response.json()["max_amount"] == ["The maximum amount must not be below the minimum."]
