@@ -397,6 +397,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     application = application_get(user=request.user, pk=pk)
     can_change = request.user.has_perm("loans.change_loanapplication")
     is_draft = application.state == LoanApplication.State.DRAFT
+    has_case = hasattr(application, "approval_case")
     return render(
         request,
         "loans/origination_application_detail.html",
@@ -409,8 +410,11 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "preview_query": _preview_query(application),
             "can_edit": can_change and is_draft,
             "can_submit": can_change and is_draft,
+            # A submitted application is withdrawn from its approval case, which this page links.
+            "has_case": has_case,
             "can_withdraw": can_change
-            and application.state in (LoanApplication.State.DRAFT, LoanApplication.State.SUBMITTED),
+            and application.state in (LoanApplication.State.DRAFT, LoanApplication.State.SUBMITTED)
+            and not has_case,
             **_limits_context(application.product, application.customer),
         },
     )
