@@ -24,6 +24,7 @@ from coop.services import DomainError
 from customers.forms import CustomerFilterForm, CustomerFindForm, CustomerForm
 from customers.models import Customer, PersonalDataAccess
 from customers.policy import customer_policy
+from customers.profile_sections import sections_for
 from customers.selectors import can_see_full_personal_data, customer_get, customers_visible
 from customers.services.files import (
     DuplicateCustomerError,
@@ -238,6 +239,7 @@ def _detail_context(request: HttpRequest, customer: Customer, revealed: dict | N
                 "-served_at", "-id"
             )[:SECTION_SIZE]
         )
+    context["app_sections"] = sections_for(user, customer, request)
     if user.has_perm("customers.view_complaint"):
         context["complaints"] = list(
             customer.complaints.select_related("assignee").order_by("-received_at", "-id")[
