@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -50,6 +51,27 @@ def audit_record(
         comment=comment,
         data=data or {},
     )
+
+
+def audit_record_many(rows: Iterable[dict], *, batch_size: int = 1000) -> int:
+    """Many audit rows in one INSERT per batch, for sweeps and batch operations over hundreds of
+    objects. Each row holds ``audit_record``'s fields, with ``object_type`` and ``object_id``
+    given directly (sweeps work on ids from ``UPDATE … RETURNING``, not on loaded objects)."""
+    events = [
+        AuditEvent(
+            actor=row.get("actor"),
+            action=row["action"],
+            object_type=row["object_type"],
+            object_id=str(row["object_id"]),
+            from_state=row.get("from_state", ""),
+            to_state=row.get("to_state", ""),
+            comment=row.get("comment", ""),
+            data=row.get("data") or {},
+        )
+        for row in rows
+    ]
+    AuditEvent.objects.bulk_create(events, batch_size=batch_size)
+    return len(events)
 
 
 _PARENT_KIND = {

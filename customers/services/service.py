@@ -28,7 +28,7 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 from coop.models import AuditEvent, OrgUnit, User
 from coop.roles import user_roles
 from coop.scoping import sees_whole_bank, visible_org_unit_ids
-from coop.services import ConflictError, DomainError, audit_record
+from coop.services import ConflictError, DomainError, audit_record, audit_record_many
 from customers.models import BusinessType, Complaint, Customer, ServiceInteraction
 from customers.selectors import BRANCH_WIDE_ROLES, customer_scope_q, customers_visible
 from customers.validators import (
@@ -812,15 +812,13 @@ def complaints_escalate_overdue(*, now: dt.datetime | None = None) -> int:
             )
             for complaint_id, state in cursor.fetchall():
                 events.append(
-                    AuditEvent(
-                        actor=None,
-                        action="complaint.escalate",
-                        object_type=COMPLAINT_OBJECT_TYPE,
-                        object_id=str(complaint_id),
-                        from_state=state,
-                        to_state=state,
-                        data={"from_level": level, "to_level": level + 1},
-                    )
+                    {
+                        "action": "complaint.escalate",
+                        "object_type": COMPLAINT_OBJECT_TYPE,
+                        "object_id": complaint_id,
+                        "from_state": state,
+                        "to_state": state,
+                        "data": {"from_level": level, "to_level": level + 1},
+                    }
                 )
-    AuditEvent.objects.bulk_create(events)
-    return len(events)
+    return audit_record_many(events)

@@ -9,8 +9,8 @@ from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coop.models import AuditEvent, User
-from coop.services import DomainError
+from coop.models import User
+from coop.services import DomainError, audit_record_many
 
 MAX_AMOUNT = Decimal("99999999999999.99")
 
@@ -82,21 +82,18 @@ def audit_many(
     The same rows ``coop.services.audit_record`` writes one at a time; batch operations over a
     whole village (hundreds of households) must not pay one round trip per household.
     """
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                actor=actor,
-                action=action,
-                object_type=obj._meta.label_lower,
-                object_id=str(obj.pk),
-                from_state=from_state,
-                to_state=to_state,
-                comment=comment,
-                data=data,
-            )
-            for obj, from_state, to_state, data in rows
-        ],
-        batch_size=1000,
+    audit_record_many(
+        {
+            "actor": actor,
+            "action": action,
+            "object_type": obj._meta.label_lower,
+            "object_id": obj.pk,
+            "from_state": from_state,
+            "to_state": to_state,
+            "comment": comment,
+            "data": data,
+        }
+        for obj, from_state, to_state, data in rows
     )
 
 

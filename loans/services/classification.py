@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
-from coop.models import AuditEvent, User
-from coop.services import ConflictError, DomainError, audit_record
+from coop.models import User
+from coop.services import ConflictError, DomainError, audit_record, audit_record_many
 from loans.models import Classification, ClassificationOverride, CreditLine, Installment, Loan
 from loans.services.lifecycle_common import loan_policy, require_perm
 
@@ -214,33 +214,31 @@ def loans_classify_all(*, today: date) -> dict[str, int]:
         class_changes = cursor.fetchall()
 
     comment = _("Nightly classification of %(date)s") % {"date": today}
-    events = []
-    for loan_id, new_state in state_changes:
-        overdue = new_state == Loan.State.OVERDUE
-        events.append(
-            AuditEvent(
-                actor=None,
-                action="loan.mark_overdue" if overdue else "loan.cure",
-                object_type=_AUDIT_TYPE,
-                object_id=str(loan_id),
-                from_state=Loan.State.ACTIVE if overdue else Loan.State.OVERDUE,
-                to_state=new_state,
-                comment=comment,
-            )
-        )
-    for loan_id, old_class, new_class in class_changes:
-        events.append(
-            AuditEvent(
-                actor=None,
-                action="loan.classify",
-                object_type=_AUDIT_TYPE,
-                object_id=str(loan_id),
-                from_state=old_class,
-                to_state=new_class,
-                comment=comment,
-            )
-        )
-    AuditEvent.objects.bulk_create(events, batch_size=2000)
+    events = [
+        {
+            "action": "loan.mark_overdue" if new_state == Loan.State.OVERDUE else "loan.cure",
+            "object_type": _AUDIT_TYPE,
+            "object_id": loan_id,
+            "from_state": (
+                Loan.State.ACTIVE if new_state == Loan.State.OVERDUE else Loan.State.OVERDUE
+            ),
+            "to_state": new_state,
+            "comment": comment,
+        }
+        for loan_id, new_state in state_changes
+    ]
+    events += [
+        {
+            "action": "loan.classify",
+            "object_type": _AUDIT_TYPE,
+            "object_id": loan_id,
+            "from_state": old_class,
+            "to_state": new_class,
+            "comment": comment,
+        }
+        for loan_id, old_class, new_class in class_changes
+    ]
+    audit_record_many(events, batch_size=2000)
     marked_overdue = sum(1 for _id, state in state_changes if state == Loan.State.OVERDUE)
     return {
         "days_past_due_updated": days_updated,
