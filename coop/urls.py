@@ -18,6 +18,8 @@ api_v1 = [
     path("", include("loans.api_urls")),
     path("", include("risk.api_urls")),
     path("", include("grid.api_urls")),
+    path("", include("surveys.api_urls")),
+    path("dashboard/", include("coop.dashboard.api_urls")),
 ]
 
 urlpatterns = [
@@ -36,6 +38,9 @@ urlpatterns = [
     path("loans/", include("loans.urls")),
     path("risk/", include("risk.urls")),
     path("grid/", include("grid.urls")),
+    path("surveys/", include("surveys.urls")),
+    path("dashboard/", include("coop.dashboard.urls")),
+    path("ops/tasks/", include("coop.monitor.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
