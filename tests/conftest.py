@@ -157,13 +157,19 @@ def start_worker(transactional_db, settings, tmp_path):
 
 @pytest.fixture
 def celery_queue_clean(settings):
-    """An empty broker database, so no message from another test is picked up."""
+    """No message left by an earlier test of this run is picked up (only this run's keys)."""
     import redis
 
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.flushdb()
+
+    def clean() -> None:
+        keys = list(client.scan_iter(match=f"{settings.TEST_BROKER_PREFIX}*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+    clean()
     yield client
-    client.flushdb()
+    clean()
     client.close()
 
 

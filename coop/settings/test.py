@@ -21,6 +21,14 @@ ALLOWED_HOSTS = ["*"]
 if not env("REDIS_URL"):
     CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL.rsplit("/", 1)[0] + "/1"  # noqa: F405
 
+# Every test run prefixes its broker keys, so two runs sharing one Redis never take each other's
+# messages. The workers a test starts inherit the prefix through the environment.
+TEST_BROKER_PREFIX = os.environ.setdefault("COOP_TEST_BROKER_PREFIX", f"test{os.getpid()}:")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
+    "global_keyprefix": TEST_BROKER_PREFIX,
+}
+
 # Each test run gets its own database, so two runs on one machine (a developer's and CI's, or
 # two terminals) never drop each other's tables.
 DATABASES["default"]["TEST"] = {"NAME": f"test_coop_{os.getpid()}"}  # noqa: F405
