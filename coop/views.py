@@ -13,14 +13,18 @@ from django.views.decorators.http import require_GET
 
 from coop import selectors
 from coop.roles import role_label
-from coop.workbench import sections_for
+from coop.workbench import panels_for, sections_for
 
 logger = logging.getLogger(__name__)
 
 
 @login_required
 def workbench(request: HttpRequest) -> HttpResponse:
-    return render(request, "coop/workbench.html", {"sections": sections_for(request.user)})
+    return render(
+        request,
+        "coop/workbench.html",
+        {"sections": sections_for(request.user), "panels": panels_for(request.user)},
+    )
 
 
 @login_required

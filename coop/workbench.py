@@ -7,7 +7,9 @@ registry, so a new entry is tested for every role without editing the test.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
@@ -67,6 +69,42 @@ def _resolves(entry: Entry) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Panel:
+    """A box of live work at the top of the workbench (inspections due, contacts due, ...).
+
+    ``context(user)`` returns the template context, or ``None`` when there is nothing to show;
+    it must use the app's scoped selectors and a fixed number of queries.
+    """
+
+    key: str
+    template: str
+    roles: frozenset[str]
+    context: Callable[[Any], dict | None]
+    order: int = 100
+
+
+_PANELS: dict[str, Panel] = {}
+
+
+def register_panel(*panels: Panel) -> None:
+    for panel in panels:
+        _PANELS[panel.key] = panel
+
+
+def panels_for(user) -> list[tuple[Panel, dict]]:
+    """(panel, context) for each panel a role of ``user`` holds and that has something to show."""
+    all_entries()  # discovery registers the panels too
+    held = set(user_roles(user))
+    shown = []
+    for panel in sorted(_PANELS.values(), key=lambda p: (p.order, p.key)):
+        if panel.roles & held:
+            context = panel.context(user)
+            if context is not None:
+                shown.append((panel, context))
+    return shown
+
+
 def sections_for(user) -> list[tuple[str, str, list[Entry]]]:
     """(role code, role label, entries) for each role the user holds, in the roles' order."""
     sections = []
@@ -110,6 +148,22 @@ register(
         url_name="swagger-ui",
         roles=frozenset({Role.SYSADMIN}),
         icon="bi-braces",
+    ),
+    Entry(
+        key="management_dashboard",
+        title=_("Management dashboard"),
+        description=_("Loan book, NPL, approvals, grids, post-loan, service, surveys and people"),
+        url_name="dashboard:index",
+        roles=frozenset({Role.MANAGEMENT, Role.BRANCH_MANAGER}),
+        icon="bi-speedometer2",
+    ),
+    Entry(
+        key="task_monitor",
+        title=_("Scheduled tasks"),
+        description=_("Last run, duration, counts and failures of every periodic task"),
+        url_name="monitor:index",
+        roles=frozenset({Role.SYSADMIN}),
+        icon="bi-clock-history",
     ),
     Entry(
         key="password",
