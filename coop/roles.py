@@ -31,10 +31,12 @@ CORE_ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.BRANCH_MANAGER: [
         "coop.view_branch_staff",
         "coop.view_full_personal_data",
+        "coop.view_management_dashboard",
     ],
     Role.MANAGEMENT: [
         "coop.view_org_structure",
         "coop.view_branch_staff",
+        "coop.view_management_dashboard",
     ],
     Role.SYSADMIN: [
         "coop.use_admin_tools",
@@ -125,5 +127,12 @@ def sync_roles(*, strict: bool = False) -> None:
         group.permissions.set(wanted)
 
 
-def sync_after_migrate(sender, **kwargs) -> None:
+def sync_after_migrate(sender, app_config=None, apps=None, using="default", **kwargs) -> None:
+    """Sync once per migrate (or test flush): on the signal of the last app with models, which
+    Django sends after every app's permissions were created."""
+    from django.apps import apps as global_apps
+
+    with_models = [c for c in global_apps.get_app_configs() if c.models_module is not None]
+    if app_config is not None and with_models and app_config is not with_models[-1]:
+        return
     sync_roles()

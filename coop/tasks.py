@@ -27,8 +27,23 @@ def enqueue_on_commit(task, *args, **kwargs) -> None:
 
     def send() -> None:
         try:
-            task.apply_async(args=args, kwargs=kwargs, retry=False)
+            task.apply_async(args=args, kwargs=kwargs, retry=False, ignore_result=True)
         except Exception:
             logger.warning("could not enqueue %s; the next sweep will catch up", task.name)
 
     transaction.on_commit(send)
+
+
+# Imported after the helpers above: the monitor's decorator module imports nothing from here.
+from coop.monitor.runs import (  # noqa: E402
+    periodic_task,
+    taskruns_mark_abandoned,
+    taskruns_prune,
+)
+
+
+@periodic_task("coop.taskruns_prune")
+def taskruns_prune_nightly() -> dict[str, int]:
+    """Nightly: keep the task-run history bounded (one DELETE; a re-run deletes nothing more)
+    and mark runs whose worker died as failed."""
+    return {"deleted": taskruns_prune(), "abandoned": taskruns_mark_abandoned()}

@@ -4,16 +4,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
-from coop import api, views
+from coop import api, auth_api, views
 
 admin.site.site_header = "coop"
 admin.site.site_title = "coop"
 
 api_v1 = [
     path("", api.api_root, name="api-root"),
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", auth_api.obtain_auth_token, name="api-token"),
     path("", include("customers.api_urls")),
     path("", include("loans.api_urls")),
     path("", include("risk.api_urls")),

@@ -198,6 +198,8 @@ class Customer(models.Model):
         ]
         indexes = [
             models.Index(fields=["branch", "name"], name="customer_branch_name"),
+            # The list pages of head office walk customers in (name, id) order, 50 at a time.
+            models.Index(fields=["name", "id"], name="customer_name"),
             models.Index(fields=["owner"], name="customer_owner"),
             models.Index(fields=["b_manager"], name="customer_b_manager"),
             models.Index(fields=["kind", "customer_class"], name="customer_kind_class"),
@@ -609,3 +611,74 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=[State.RESOLVED, State.CLOSED], target=State.ASSIGNED)
     def reopen(self) -> None:
         pass
+
+
+class DueContact(models.Model):
+    """A contact due with a customer under a contact plan (or the date a visit asked for).
+
+    Created by the beat sweep ``customers.contacts_plan`` when the customer's plan interval has
+    run out (or their latest visit's next-contact date has come); ``due_on`` is the period key.
+    The unique constraints make a second sweep or two beats at once create nothing twice, and
+    keep at most one open contact per customer. A visit on or after ``due_on`` closes it; a
+    customer no longer due under any plan (plan or segment deactivated, owner removed) has it
+    cancelled by the next sweep.
+    """
+
+    class Reason(models.TextChoices):
+        NEVER_VISITED = "never_visited", _("Never visited")
+        PLAN = "plan", _("Contact plan")
+        NEXT_CONTACT = "next_contact", _("Follow-up date reached")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("No longer due")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="due_contacts"
+    )
+    plan = models.ForeignKey(
+        ContactPlan,
+        verbose_name=_("contact plan"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=14, choices=Reason.choices)
+    due_on = models.DateField(_("due on"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    visit = models.ForeignKey(
+        Visit,
+        verbose_name=_("visit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("due contact")
+        verbose_name_plural = _("due contacts")
+        ordering = ["due_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "reason", "due_on"], name="due_contact_once_per_period"
+            ),
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(status="open"),
+                name="due_contact_one_open_per_customer",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_on"], name="due_contact_status_due")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.due_on}"

@@ -33,6 +33,7 @@ from coop.roles import Role
 from customers.models import (
     ContactPlan,
     Customer,
+    DueContact,
     GradeChange,
     OwnershipTransfer,
     Segment,
@@ -137,7 +138,7 @@ def visits_for_customer(user, customer: Customer) -> QuerySet[Visit]:
 
 
 @dataclass(frozen=True)
-class DueContact:
+class DueContactRow:
     customer: Customer
     plan: ContactPlan | None  # the applicable plan with the shortest interval
     last_visit: date | None
@@ -145,17 +146,19 @@ class DueContact:
     due_on: date
     reason: str  # "never_visited", "plan" or "next_contact"
     days_overdue: int
+    pk: int | None = None  # the materialized DueContact row, when listed from the rows
 
 
-def due_contacts_queryset(user, *, on: date) -> QuerySet[Customer]:
-    """The customers ``user`` owns that are due for contact on ``on``, most overdue first.
+def due_rule_annotate(customers: QuerySet[Customer], *, on: date) -> QuerySet[Customer]:
+    """``customers`` that are due for contact on ``on`` under the contact-plan rule.
 
-    One SQL query. A customer is due when
+    A customer is due when
     - a plan applies (active plan of an active segment they belong to, or of their customer
       class), the shortest such interval counting: due on last visit + interval days, or on the
       day they were filed if never visited; or
     - their latest visit asked for a next contact on or before ``on``.
-    ``due_on`` is the earlier of the two (Postgres' LEAST skips the missing one).
+    ``due_on`` is the earlier of the two (Postgres' LEAST skips the missing one); ``due_reason``
+    says which. The beat sweep ``customers.contacts_plan`` materializes this over all customers.
     """
     latest_visits = Visit.objects.filter(customer=OuterRef("pk")).order_by("-visited_on", "-id")
     plans = (
@@ -167,10 +170,7 @@ def due_contacts_queryset(user, *, on: date) -> QuerySet[Customer]:
         .order_by("interval_days", "id")
     )
     return (
-        customers_visible(user)
-        .filter(owner=user)
-        .select_related("branch")
-        .annotate(
+        customers.annotate(
             last_visit_on=Subquery(latest_visits.values("visited_on")[:1]),
             latest_next_contact_on=Subquery(latest_visits.values("next_contact_on")[:1]),
             due_plan_id=Subquery(plans.values("id")[:1]),
@@ -189,18 +189,74 @@ def due_contacts_queryset(user, *, on: date) -> QuerySet[Customer]:
             )
         )
         .annotate(due_on=Least("plan_due_on", "latest_next_contact_on", output_field=DateField()))
+        .annotate(
+            due_reason=Case(
+                When(
+                    Q(latest_next_contact_on__isnull=False)
+                    & (
+                        Q(plan_due_on__isnull=True)
+                        | Q(latest_next_contact_on__lte=F("plan_due_on"))
+                    ),
+                    then=Value("next_contact"),
+                ),
+                When(last_visit_on__isnull=True, then=Value("never_visited")),
+                default=Value("plan"),
+            )
+        )
         .filter(due_on__lte=on)
+    )
+
+
+def due_contacts_queryset(user, *, on: date) -> QuerySet[Customer]:
+    """The rule computed live for the customers ``user`` owns, most overdue first (one query).
+
+    Pages list the materialized rows (``due_contacts_for``); this is the rule they come from.
+    """
+    return (
+        due_rule_annotate(customers_visible(user).filter(owner=user), on=on)
+        .select_related("branch")
         .order_by("due_on", "name", "id")
     )
 
 
-class DueContacts:
-    """The due contacts as ``DueContact`` rows; sliceable and countable, so it paginates.
+def due_contact_rows_visible(user) -> QuerySet[DueContact]:
+    """Open due contacts of the customers ``user`` owns (and may see).
 
-    Each slice runs the page query plus one query for the plans on that page.
+    A visit on or after ``due_on`` recorded since the sweep already hides its row, before the next
+    sweep closes it.
+    """
+    scope = customer_scope_q(user, prefix="customer__")
+    if scope is None:
+        return DueContact.objects.none()
+    latest_visits = Visit.objects.filter(customer=OuterRef("customer_id")).order_by(
+        "-visited_on", "-id"
+    )
+    return (
+        DueContact.objects.filter(scope, customer__owner=user, status=DueContact.Status.OPEN)
+        .annotate(
+            last_visit_on=Subquery(latest_visits.values("visited_on")[:1]),
+            latest_next_contact_on=Subquery(latest_visits.values("next_contact_on")[:1]),
+        )
+        .filter(Q(last_visit_on__isnull=True) | Q(last_visit_on__lt=F("due_on")))
+        .select_related("customer", "customer__branch", "plan")
+        .order_by("due_on", "customer__name", "id")
+    )
+
+
+def due_contact_get(*, user, pk) -> DueContact:
+    try:
+        return due_contact_rows_visible(user).get(pk=pk)
+    except (DueContact.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+class DueContacts:
+    """The open due contacts as ``DueContactRow`` rows; sliceable and countable (paginates).
+
+    Each slice is one query (plans come with the rows).
     """
 
-    def __init__(self, queryset: QuerySet[Customer], on: date):
+    def __init__(self, queryset: QuerySet[DueContact], on: date):
         self.queryset = queryset
         self.on = on
 
@@ -210,31 +266,20 @@ class DueContacts:
     def __len__(self) -> int:
         return self.count()
 
-    def _rows(self, customers: list[Customer]) -> list[DueContact]:
-        plan_ids = {c.due_plan_id for c in customers if c.due_plan_id}
-        plans = ContactPlan.objects.in_bulk(plan_ids) if plan_ids else {}
-        rows = []
-        for c in customers:
-            if c.latest_next_contact_on is not None and (
-                c.plan_due_on is None or c.latest_next_contact_on <= c.plan_due_on
-            ):
-                reason = "next_contact"
-            elif c.last_visit_on is None:
-                reason = "never_visited"
-            else:
-                reason = "plan"
-            rows.append(
-                DueContact(
-                    customer=c,
-                    plan=plans.get(c.due_plan_id),
-                    last_visit=c.last_visit_on,
-                    next_contact_on=c.latest_next_contact_on,
-                    due_on=c.due_on,
-                    reason=reason,
-                    days_overdue=(self.on - c.due_on).days,
-                )
+    def _rows(self, contacts: list[DueContact]) -> list[DueContactRow]:
+        return [
+            DueContactRow(
+                customer=c.customer,
+                plan=c.plan,
+                last_visit=c.last_visit_on,
+                next_contact_on=c.latest_next_contact_on,
+                due_on=c.due_on,
+                reason=c.reason,
+                days_overdue=(self.on - c.due_on).days,
+                pk=c.pk,
             )
-        return rows
+            for c in contacts
+        ]
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -246,9 +291,10 @@ class DueContacts:
 
 
 def due_contacts_for(user, on: date | None = None) -> DueContacts:
-    """Rows (customer, plan, last_visit, due_on, …) of the customers ``user`` should contact."""
+    """Rows (customer, plan, last_visit, due_on, …) of the customers ``user`` should contact:
+    the open materialized due contacts due on or before ``on``."""
     on = on or today_in_shanghai()
-    return DueContacts(due_contacts_queryset(user, on=on), on)
+    return DueContacts(due_contact_rows_visible(user).filter(due_on__lte=on), on)
 
 
 # --- grading ---------------------------------------------------------------------------------

@@ -45,7 +45,16 @@ def _run(validator, value: str) -> None:
 # --- output -------------------------------------------------------------------------------------
 
 
+def _optional_choice(choices) -> serializers.ChoiceField:
+    # Read-only model fields lose ``allow_blank``; without it the schema's enum leaves out the
+    # empty value these optional fields do hold.
+    return serializers.ChoiceField(choices=choices, allow_blank=True, read_only=True)
+
+
 class CustomerOutputSerializer(serializers.ModelSerializer):
+    gender = _optional_choice(Customer.Gender.choices)
+    occupation = _optional_choice(Occupation.choices)
+    income_band = _optional_choice(IncomeBand.choices)
     branch_name = serializers.CharField(source="branch.name", read_only=True)
     owner_name = serializers.CharField(source="owner.display_name", read_only=True)
     b_manager_name = serializers.SerializerMethodField()

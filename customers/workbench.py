@@ -78,3 +78,5 @@ register(
         icon="bi-chat-left-dots",
     ),
 )
+
+from customers import panels  # noqa: E402,F401 — registers the due-contacts workbench panel

@@ -53,6 +53,8 @@ from grid.serializers import (
     CampaignSigningInputSerializer,
     CampaignTransitionInputSerializer,
     EvaluatorsInputSerializer,
+    FollowUpDoneInputSerializer,
+    FollowUpDoneOutputSerializer,
     GridDetailSerializer,
     GridFollowUpSerializer,
     GridSerializer,
@@ -76,6 +78,7 @@ from grid.services.campaigns import (
     campaign_start_follow_up,
     evaluation_submit,
 )
+from grid.services.followups import followup_complete
 from grid.services.households import (
     household_create,
     household_member_add,
@@ -643,6 +646,22 @@ class FollowUpListApi(GridApi):
         return paginator.get_paginated_response(GridFollowUpSerializer(page, many=True).data)
 
 
+class FollowUpDoneApi(GridApi):
+    required_perms = {"POST": "customers.add_visit"}
+
+    @extend_schema(
+        summary="Close an open follow-up of the user's own grids with today's contact",
+        request=FollowUpDoneInputSerializer,
+        responses={200: FollowUpDoneOutputSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        followup = get_or_404(metrics.followups_due(request.user, timezone.localdate()), pk)
+        data = FollowUpDoneInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        closed = followup_complete(actor=request.user, followup=followup, **data.validated_data)
+        return Response(FollowUpDoneOutputSerializer(closed).data)
+
+
 urlpatterns = [
     path("grid/grids/", GridListApi.as_view(), name="api-grid-grids"),
     path("grid/grids/<int:pk>/", GridDetailApi.as_view(), name="api-grid-grid"),
@@ -704,6 +723,11 @@ urlpatterns = [
         name="api-grid-campaign-sign",
     ),
     path("grid/follow-ups/", FollowUpListApi.as_view(), name="api-grid-followups"),
+    path(
+        "grid/follow-ups/<int:pk>/done/",
+        FollowUpDoneApi.as_view(),
+        name="api-grid-followup-done",
+    ),
 ]
 
 for _entry in (("grids", "api-grid-grids"), ("village-credit", "api-grid-campaigns")):

@@ -7,7 +7,8 @@ its grids; a household for each individual demo customer whose address names a v
 the customer, with spouse, children, elderly parents and members working away), plus a few
 households not yet filed as customers. In 城关支行 three campaigns show the three phases:
 五里湖村 in follow-up with signed credit lines, 管仲村 crediting with back-to-back evaluations
-half done, 刘集村 in preparation.
+half done, 刘集村 in preparation; in 谢桥支行 谢桥村 in follow-up as well, so both branches
+have credited households to follow up.
 
 Idempotent: grids are found by code, villages by town and name, households by head customer (or
 village and head name), campaigns by village and name; a campaign that exists is left as it is.
@@ -455,5 +456,9 @@ def seed() -> str:
             campaigns.append(_run_crediting(b01["管仲村"], product, rng))
         with transaction.atomic():
             campaigns.append(_run_preparation(b01["刘集村"], product))
+    b02 = {v.name: v for v in Village.objects.filter(grid__branch__code="B02")}
+    if decider is not None and "谢桥村" in b02:
+        with transaction.atomic():
+            campaigns.append(_run_follow_up(b02["谢桥村"], product, decider, rng))
     done = [c for c in campaigns if c]
     return f"{grids} grids, {households} new households, campaigns: {'; '.join(done) or 'none new'}"

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -735,3 +736,72 @@ class CampaignDayPlan(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "day"], name="plan_day_once"),
         ]
+
+
+class HouseholdFollowUp(models.Model):
+    """A follow-up marketing contact due for a credited household in one period (seed 003).
+
+    Credited but no card: one a calendar month; card issued but the credit unused: one a calendar
+    quarter; away from home at signing: on the agreed day. Rows are created by the beat sweep
+    ``grid.followups_plan`` (one per household, kind and period — the unique constraint makes a
+    second sweep or two beats at once create nothing twice) and closed by a contact with the head
+    of household in the period.
+    """
+
+    class Kind(models.TextChoices):
+        NO_CARD = "no_card", _("Credited, no card yet")
+        UNUSED = "unused", _("Card issued, credit unused")
+        AWAY = "away", _("Away from home at signing")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+        MISSED = "missed", _("Missed")
+        CANCELLED = "cancelled", _("No longer needed")
+
+    household = models.ForeignKey(
+        Household, verbose_name=_("household"), on_delete=models.PROTECT, related_name="followups"
+    )
+    entry = models.ForeignKey(CampaignHousehold, on_delete=models.PROTECT, related_name="followups")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    period_start = models.DateField(_("period from"))
+    due_by = models.DateField(_("due by"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    visit = models.ForeignKey(
+        "customers.Visit",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    outcome = models.CharField(_("outcome"), max_length=12, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("household follow-up")
+        verbose_name_plural = _("household follow-ups")
+        ordering = ["due_by", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household", "kind", "period_start"], name="followup_once_per_period"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["household", "due_by"],
+                name="followup_open_household",
+                condition=models.Q(status="open"),
+            ),
+            models.Index(fields=["status", "due_by"], name="followup_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.kind} {self.period_start}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from customers.models import CreditRating, Customer, Occupation
+from customers.models import CreditRating, Customer, Occupation, Visit
 from customers.validators import mask_mobile
 from grid.models import (
     CampaignHousehold,
@@ -72,9 +72,7 @@ class GridOfficerSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "role", "duty", "user", "mobile"]
 
     def get_mobile(self, officer: GridOfficer) -> str:
-        user = self.context["request"].user
-        if user.has_perm("coop.view_full_personal_data"):
-            return officer.mobile
+        # Masked for everybody: a full number is shown only by a reveal view, which logs it.
         return mask_mobile(officer.mobile)
 
 
@@ -444,10 +442,26 @@ class BatchSigningOutputSerializer(serializers.Serializer):
 
 
 class GridFollowUpSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=["no_card", "unused", "away"])
-    household = serializers.IntegerField(source="entry.household_id")
-    head_name = serializers.CharField(source="entry.household.head_name")
-    village = serializers.CharField(source="entry.household.village")
+    household = serializers.IntegerField(source="household_id")
+    head_name = serializers.CharField(source="household.head_name")
+    village = serializers.CharField(source="household.village")
     campaign = serializers.IntegerField(source="entry.campaign_id")
     last_contact = serializers.DateField(allow_null=True)
     due_by = serializers.DateField()
+
+
+class FollowUpDoneInputSerializer(serializers.Serializer):
+    """How and with what outcome the household was contacted today."""
+
+    channel = serializers.ChoiceField(choices=Visit.Channel.choices)
+    outcome = serializers.ChoiceField(choices=Visit.Outcome.choices)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class FollowUpDoneOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    visit = serializers.IntegerField(source="visit_id", allow_null=True)
+    completed_at = serializers.DateTimeField()

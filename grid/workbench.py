@@ -29,3 +29,5 @@ register(
         icon="bi-diagram-3",
     ),
 )
+
+from grid import panels  # noqa: E402,F401 — registers the follow-up workbench panel

@@ -257,7 +257,11 @@ class CreditLine(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("credit line")
         verbose_name_plural = _("credit lines")
-        indexes = [models.Index(fields=["customer", "status"], name="creditline_customer")]
+        indexes = [
+            models.Index(fields=["customer", "status"], name="creditline_customer"),
+            # The lists' order: the newest page is an index scan, not a sort of every line.
+            models.Index(fields=["-created_at", "-id"], name="creditline_created"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(valid_to__gte=models.F("valid_from")),
@@ -324,6 +328,7 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["branch", "state"], name="application_branch_state"),
             models.Index(fields=["customer"], name="application_customer"),
+            models.Index(fields=["-created_at", "-id"], name="application_created"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -545,6 +550,7 @@ class Loan(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["customer"], name="loan_customer"),
             models.Index(fields=["account_manager", "state"], name="loan_manager_state"),
             models.Index(fields=["classification"], name="loan_classification"),
+            models.Index(fields=["-created_at", "-id"], name="loan_created"),
         ]
         constraints = [
             models.CheckConstraint(

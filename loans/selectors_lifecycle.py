@@ -16,8 +16,10 @@ from django.db.models import (
     Count,
     DecimalField,
     F,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -108,10 +110,27 @@ def credit_line_usage(line: CreditLine) -> Usage:
     return Usage(limit=line.limit, used=used, available=max(line.limit - used, ZERO))
 
 
+def _line_sum(field: str, states) -> Coalesce:
+    # A correlated sub-query per line rather than a GROUP BY over the joined loans: Postgres then
+    # sums only the loans of the rows actually returned (a page of 50), not of every visible line.
+    per_line = (
+        Loan.objects.filter(credit_line=OuterRef("pk"), state__in=states)
+        .order_by()
+        .values("credit_line")
+        .annotate(t=Sum(field))
+        .values("t")[:1]
+    )
+    return Coalesce(Subquery(per_line, output_field=MONEY_FIELD), _zero())
+
+
 def with_usage(queryset: QuerySet[CreditLine]) -> QuerySet[CreditLine]:
-    """Annotate ``used`` and ``available`` in the same query (list pages, API lists)."""
+    """Annotate ``used`` and ``available`` in the same query (list pages, API lists); the same
+    figures as ``credit_line_usage``."""
     return (
-        queryset.annotate(**_usage_annotations("loans__"))
+        queryset.annotate(
+            committed_principal=_line_sum("principal", (Loan.State.CONTRACTED,)),
+            outstanding_live=_line_sum("outstanding_principal", DISBURSED_LIVE_STATES),
+        )
         .annotate(
             used=Case(
                 When(revolving=True, then=F("committed_principal") + F("outstanding_live")),

@@ -142,6 +142,11 @@ class EligibleProductSerializer(serializers.Serializer):
 
 
 class CustomerBriefSerializer(serializers.ModelSerializer):
+    # Corporate customers have no rating: the empty value belongs in the schema's enum.
+    credit_rating = serializers.ChoiceField(
+        choices=CreditRating.choices, allow_blank=True, read_only=True
+    )
+
     class Meta:
         model = Customer
         fields = ["id", "name", "kind", "credit_rating"]

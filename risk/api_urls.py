@@ -1,5 +1,5 @@
 """REST endpoints of the risk app under /api/v1/."""
 
-from risk import apis
+from risk import apis, inspection_apis
 
-urlpatterns = apis.urlpatterns
+urlpatterns = apis.urlpatterns + inspection_apis.urlpatterns

@@ -142,7 +142,7 @@ class ApprovalCaseListApi(GenericAPIView):
         request=CaseOpenInputSerializer,
         responses={
             201: CaseDetailOutputSerializer,
-            **errors(400, 403, 409, not_found="No such application in your scope."),
+            **errors(400, 403, 404, 409, not_found="No such application in your scope."),
         },
         description="Submit an application for approval: a draft is submitted first; the "
         "routing rules choose the route. An application already in approval answers its case.",

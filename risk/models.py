@@ -11,10 +11,13 @@ is ``risk.policy``; they are run only by ``risk.services``, inside one transacti
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -397,6 +400,8 @@ class ApprovalCase(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "stage_entered_at"], name="case_state_entered"),
             models.Index(fields=["branch", "state"], name="case_branch_state"),
             models.Index(fields=["customer"], name="case_customer"),
+            # The "all cases" list and the API walk cases newest first.
+            models.Index(fields=["-opened_at", "-id"], name="case_opened"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="case_amount_positive")
@@ -767,3 +772,418 @@ class Escalation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case", "stage", "due_at"], name="escalation_once")
         ]
+
+
+# --- post-loan inspections (贷后检查) and early warnings (预警) ----------------------------------
+
+
+class InspectionRule(models.Model):
+    """Seed 003's post-loan inspection rule, as data (one row, head office may change it).
+
+    A loan of ``amount_threshold`` or less (the drawn principal) is first inspected within
+    ``first_months_small`` calendar months of its disbursement; above the threshold within
+    ``first_days_large`` days; after that every ``routine_months`` months until it is settled.
+
+    Dates are Asia/Shanghai calendar dates. "Within one month" is a calendar month with the day
+    clamped to the end of a shorter month (2025-01-31 + 1 month = 2025-02-28, the same as
+    PostgreSQL's ``date + interval '1 month'``), so the deadline is never later than the same day
+    of the next month and the set-based planning SQL and the Python services agree. The next
+    routine inspection counts from the day the previous one was completed (not from its due
+    date): the gap between two actual visits is then never more than six months when the
+    manager is on time, and a late visit does not leave the next one due almost at once.
+    """
+
+    amount_threshold = models.DecimalField(
+        _("amount threshold"), default=Decimal("100000.00"), **MONEY
+    )
+    first_months_small = models.PositiveSmallIntegerField(
+        _("first inspection within (months) up to the threshold"),
+        default=1,
+        validators=[MinValueValidator(1)],
+    )
+    first_days_large = models.PositiveSmallIntegerField(
+        _("first inspection within (days) above the threshold"),
+        default=7,
+        validators=[MinValueValidator(1)],
+    )
+    routine_months = models.PositiveSmallIntegerField(
+        _("routine inspection every (months)"), default=6, validators=[MinValueValidator(1)]
+    )
+    overdue_days_for_ad_hoc = models.PositiveSmallIntegerField(
+        _("ad-hoc inspection when days past due exceed"), default=30
+    )
+    ad_hoc_due_days = models.PositiveSmallIntegerField(
+        _("ad-hoc inspection due within (days)"), default=7, validators=[MinValueValidator(1)]
+    )
+    branch_grace_days = models.PositiveSmallIntegerField(
+        _("escalate to the branch manager after (days overdue)"),
+        default=7,
+        validators=[MinValueValidator(1)],
+    )
+    head_office_grace_days = models.PositiveSmallIntegerField(
+        _("escalate to head-office risk after (days overdue)"),
+        default=30,
+        validators=[MinValueValidator(1)],
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("inspection rule")
+        verbose_name_plural = _("inspection rule")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(head_office_grace_days__gt=models.F("branch_grace_days")),
+                name="inspection_rule_grace_order",
+            )
+        ]
+
+
+class InspectionKind(models.TextChoices):
+    FIRST = "first", _("First inspection")
+    ROUTINE = "routine", _("Routine inspection")
+    AD_HOC = "ad_hoc", _("Ad-hoc inspection")
+
+
+class InspectionStatus(models.TextChoices):
+    DUE = "due", _("Due")
+    OVERDUE = "overdue", _("Overdue")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled (loan closed)")
+
+
+OPEN_INSPECTION_STATES = (InspectionStatus.DUE, InspectionStatus.OVERDUE)
+
+
+class EscalationLevel(models.IntegerChoices):
+    NONE = 0, _("Not escalated")
+    ACCOUNT_MANAGER = 1, _("Account manager notified")
+    BRANCH_MANAGER = 2, _("Escalated to the branch manager")
+    HEAD_OFFICE = 3, _("Escalated to head-office risk")
+
+
+class FundsUse(models.TextChoices):
+    MATCHES = "matches", _("Matches the stated purpose")
+    PARTLY = "partly", _("Partly used for the stated purpose")
+    DIVERTED = "diverted", _("Diverted from the stated purpose")
+
+
+class Conclusion(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    ATTENTION = "attention", _("Needs attention")
+    RISK = "risk", _("Risk")
+
+
+class RiskSignal(models.TextChoices):
+    INCOME_FELL = "income_fell", _("Income fell")
+    FUNDS_DIVERTED = "funds_diverted", _("Funds diverted")
+    GUARANTOR_LOST_CAPACITY = "guarantor_lost_capacity", _("Guarantor lost capacity")
+    COLLATERAL_VALUE_FELL = "collateral_value_fell", _("Collateral value fell")
+    BORROWER_UNREACHABLE = "borrower_unreachable", _("Borrower unreachable")
+    OTHER_DEBTS_OVERDUE = "other_debts_overdue", _("Other debts overdue")
+    BUSINESS_STOPPED = "business_stopped", _("Business stopped")
+    LAWSUIT = "lawsuit", _("Lawsuit or enforcement")
+    FAMILY_EVENT = "family_event", _("Major illness or family event")
+
+
+class Inspection(ConcurrentTransitionMixin, models.Model):
+    """One post-loan inspection of one loan: planned (due), overdue, completed or cancelled.
+
+    ``customer`` and ``branch`` are copied from the loan when it is planned, so scoping, the
+    compliance view and the sweeps filter without joining through the loan.
+    """
+
+    class Reason(models.TextChoices):
+        SCHEDULE = "schedule", _("Inspection rule")
+        LOAN_OVERDUE = "loan_overdue", _("Loan overdue")
+        EARLY_WARNING = "early_warning", _("Early warning")
+
+    loan = models.ForeignKey(
+        "loans.Loan", verbose_name=_("loan"), on_delete=models.PROTECT, related_name="inspections"
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+"
+    )
+    branch = models.ForeignKey(
+        OrgUnit, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=InspectionKind.choices)
+    reason = models.CharField(
+        _("reason"), max_length=16, choices=Reason.choices, default=Reason.SCHEDULE
+    )
+    status = FSMField(
+        _("status"),
+        default=InspectionStatus.DUE,
+        choices=InspectionStatus.choices,
+        protected=True,
+    )
+    due_on = models.DateField(_("due on"))
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account manager"),
+        on_delete=models.PROTECT,
+        related_name="inspections",
+    )
+    escalation_level = models.PositiveSmallIntegerField(
+        _("escalation"), choices=EscalationLevel.choices, default=EscalationLevel.NONE
+    )
+    created_at = models.DateTimeField(_("planned"), default=timezone.now)
+    completed_at = models.DateTimeField(_("recorded"), null=True, blank=True)
+    # The day of the visit (Asia/Shanghai; today unless recorded later): on time means
+    # completed_on <= due_on. ``completed_at`` is when it was recorded.
+    completed_on = models.DateField(_("inspected on"), null=True, blank=True)
+    on_time = models.BooleanField(_("on time"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("completed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The form (贷后检查表)
+    funds_use = models.CharField(
+        _("actual use of funds"), max_length=10, choices=FundsUse.choices, blank=True
+    )
+    funds_use_note = models.TextField(_("use of funds: what was found"), blank=True)
+    operation_note = models.TextField(_("borrower's operation and income"), blank=True)
+    guarantor_note = models.TextField(_("guarantor status"), blank=True)
+    collateral_note = models.TextField(_("collateral status"), blank=True)
+    signals = ArrayField(
+        models.CharField(max_length=30, choices=RiskSignal.choices),
+        verbose_name=_("risk signals"),
+        default=list,
+        blank=True,
+    )
+    conclusion = models.CharField(
+        _("conclusion"), max_length=10, choices=Conclusion.choices, blank=True
+    )
+    next_action = models.TextField(_("next action"), blank=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        verbose_name = _("post-loan inspection")
+        verbose_name_plural = _("post-loan inspections")
+        permissions = [
+            ("complete_inspection", _("Can complete post-loan inspections")),
+            ("view_inspection_compliance", _("Can see post-loan inspection compliance")),
+        ]
+        indexes = [
+            models.Index(fields=["assigned_to", "status", "due_on"], name="inspection_assignee"),
+            models.Index(fields=["branch", "due_on"], name="inspection_branch_due"),
+            models.Index(fields=["loan", "kind"], name="inspection_loan_kind"),
+            models.Index(
+                fields=["due_on"],
+                name="inspection_open_due",
+                condition=models.Q(status__in=["due", "overdue"]),
+            ),
+            # The open list's order (overdue, then due, each by due date), 50 rows at a time.
+            models.Index(
+                fields=["-status", "due_on", "id"],
+                name="inspection_open_order",
+                condition=models.Q(status__in=["due", "overdue"]),
+            ),
+        ]
+        constraints = [
+            # Never two open inspections of one kind for a loan (sweeps insert ON CONFLICT DO
+            # NOTHING against these), and one open scheduled (first/routine) at a time.
+            models.UniqueConstraint(
+                fields=["loan", "kind"],
+                condition=models.Q(status__in=["due", "overdue"]),
+                name="inspection_one_open_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["loan"],
+                condition=models.Q(status__in=["due", "overdue"], kind__in=["first", "routine"]),
+                name="inspection_one_open_scheduled",
+            ),
+            models.UniqueConstraint(
+                fields=["loan"], condition=models.Q(kind="first"), name="inspection_first_once"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="completed")
+                | models.Q(completed_at__isnull=False, completed_on__isnull=False),
+                name="inspection_completed_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.due_on}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_INSPECTION_STATES
+
+    @property
+    def signal_labels(self) -> list[str]:
+        labels = dict(RiskSignal.choices)
+        return [str(labels.get(code, code)) for code in self.signals]
+
+    @transition(status, source=InspectionStatus.DUE, target=InspectionStatus.OVERDUE)
+    def mark_overdue(self) -> None:
+        pass
+
+    @transition(status, source=list(OPEN_INSPECTION_STATES), target=InspectionStatus.COMPLETED)
+    def complete(self) -> None:
+        pass
+
+    @transition(status, source=list(OPEN_INSPECTION_STATES), target=InspectionStatus.CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+
+def inspection_upload_to(instance: InspectionAttachment, filename: str) -> str:
+    # The stored name never carries what the user typed (it may hold a name or an ID number).
+    import uuid
+    from pathlib import PurePath
+
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"inspections/{instance.inspection_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class InspectionAttachment(models.Model):
+    """A photo (from the tablet camera) or document attached when completing an inspection.
+    Served only through the scoped download view, never from a public media URL."""
+
+    inspection = models.ForeignKey(Inspection, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(_("file"), upload_to=inspection_upload_to, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("inspection attachment")
+        verbose_name_plural = _("inspection attachments")
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class InspectionNotice(models.Model):
+    """One notification per overdue inspection and level, written once by the sweep: the account
+    manager when it turns overdue, the branch manager after the grace period, head-office risk
+    after the longer one. ``recipient`` is the account manager; the other levels go to an org
+    unit (the loan's branch, the head office) and its managers / risk officers see them there."""
+
+    inspection = models.ForeignKey(Inspection, on_delete=models.PROTECT, related_name="notices")
+    level = models.PositiveSmallIntegerField(_("level"), choices=EscalationLevel.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    org_unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    days_overdue = models.PositiveIntegerField(_("days overdue"))
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        ordering = ["inspection", "level"]
+        verbose_name = _("inspection notice")
+        verbose_name_plural = _("inspection notices")
+        constraints = [
+            models.UniqueConstraint(fields=["inspection", "level"], name="inspection_notice_once")
+        ]
+
+
+class EarlyWarningStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    CLOSED = "closed", _("Closed")
+
+
+class EarlyWarning(ConcurrentTransitionMixin, models.Model):
+    """预警: raised by an inspection concluded "risk" (in the completing transaction). Risk
+    officers of the scope acknowledge it, order an ad-hoc inspection, turn it into a
+    classification review (a proposal a second person decides, loans' override service) and
+    close it; the warning keeps links to what it created."""
+
+    loan = models.ForeignKey(
+        "loans.Loan", verbose_name=_("loan"), on_delete=models.PROTECT, related_name="+"
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+"
+    )
+    branch = models.ForeignKey(
+        OrgUnit, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="+"
+    )
+    inspection = models.OneToOneField(
+        Inspection,
+        verbose_name=_("raised by"),
+        on_delete=models.PROTECT,
+        related_name="early_warning",
+    )
+    signals = ArrayField(
+        models.CharField(max_length=30, choices=RiskSignal.choices),
+        verbose_name=_("risk signals"),
+        default=list,
+        blank=True,
+    )
+    summary = models.TextField(_("summary"), blank=True)
+    status = FSMField(
+        _("status"),
+        default=EarlyWarningStatus.OPEN,
+        choices=EarlyWarningStatus.choices,
+        protected=True,
+    )
+    raised_at = models.DateTimeField(_("raised"), default=timezone.now)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    close_comment = models.TextField(_("closing comment"), blank=True)
+    classification_review = models.OneToOneField(
+        "loans.ClassificationOverride",
+        verbose_name=_("classification review"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="early_warning",
+    )
+    ad_hoc_inspection = models.OneToOneField(
+        Inspection,
+        verbose_name=_("ad-hoc inspection"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ordered_by_warning",
+    )
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        verbose_name = _("early warning")
+        verbose_name_plural = _("early warnings")
+        permissions = [("handle_earlywarning", _("Can acknowledge, review and close warnings"))]
+        indexes = [
+            models.Index(fields=["branch", "status"], name="warning_branch_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} {self.get_status_display()}"
+
+    @property
+    def signal_labels(self) -> list[str]:
+        labels = dict(RiskSignal.choices)
+        return [str(labels.get(code, code)) for code in self.signals]
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == EarlyWarningStatus.CLOSED
+
+    @transition(status, source=EarlyWarningStatus.OPEN, target=EarlyWarningStatus.ACKNOWLEDGED)
+    def acknowledge(self) -> None:
+        pass
+
+    @transition(
+        status,
+        source=[EarlyWarningStatus.OPEN, EarlyWarningStatus.ACKNOWLEDGED],
+        target=EarlyWarningStatus.CLOSED,
+    )
+    def close(self) -> None:
+        pass

@@ -36,3 +36,27 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "risk.manage_routing",
     ],
 }
+
+# Post-loan inspections and early warnings: account managers inspect their loans; branch
+# managers, risk officers and management follow compliance; risk officers handle warnings.
+_INSPECTION_PERMISSIONS: dict[str, list[str]] = {
+    Role.ACCOUNT_MANAGER: ["risk.view_inspection", "risk.complete_inspection"],
+    Role.RISK_OFFICER: [
+        "risk.view_inspection",
+        "risk.view_inspection_compliance",
+        "risk.view_earlywarning",
+        "risk.handle_earlywarning",
+    ],
+    Role.BRANCH_MANAGER: [
+        "risk.view_inspection",
+        "risk.view_inspection_compliance",
+        "risk.view_earlywarning",
+    ],
+    Role.MANAGEMENT: [
+        "risk.view_inspection",
+        "risk.view_inspection_compliance",
+        "risk.view_earlywarning",
+    ],
+}
+for _role, _perms in _INSPECTION_PERMISSIONS.items():
+    ROLE_PERMISSIONS.setdefault(_role, []).extend(_perms)

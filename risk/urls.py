@@ -1,6 +1,6 @@
 """Pages of the risk app, mounted at /risk/."""
 
-from risk import views
+from risk import inspection_views, views
 
 app_name = "risk"
-urlpatterns = views.urlpatterns
+urlpatterns = views.urlpatterns + inspection_views.urlpatterns

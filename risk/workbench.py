@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from coop.roles import Role
-from coop.workbench import Entry, register
+from coop.workbench import Entry, Panel, register, register_panel
 
 register(
     Entry(
@@ -51,4 +51,51 @@ register(
         roles=frozenset({Role.MANAGEMENT}),
         icon="bi-signpost-split",
     ),
+)
+
+# --- post-loan inspections and early warnings --------------------------------------------------
+
+
+def _inspections_panel(user):
+    from risk.inspection_selectors import my_inspections_panel
+
+    return my_inspections_panel(user)
+
+
+register(
+    Entry(
+        key="inspections",
+        title=_("Post-loan inspections"),
+        description=_("Inspections due and overdue, with the inspection form"),
+        url_name="risk:inspections",
+        roles=frozenset(
+            {Role.ACCOUNT_MANAGER, Role.RISK_OFFICER, Role.BRANCH_MANAGER, Role.MANAGEMENT}
+        ),
+        icon="bi-clipboard-check",
+    ),
+    Entry(
+        key="inspection_compliance",
+        title=_("Inspection compliance"),
+        description=_("On time, late and overdue inspections per branch and account manager"),
+        url_name="risk:inspection_compliance",
+        roles=frozenset({Role.RISK_OFFICER, Role.BRANCH_MANAGER, Role.MANAGEMENT}),
+        icon="bi-clipboard-data",
+    ),
+    Entry(
+        key="early_warnings",
+        title=_("Early warnings"),
+        description=_("Risk found by post-loan inspections: acknowledge, review and close"),
+        url_name="risk:warnings",
+        roles=frozenset({Role.RISK_OFFICER, Role.BRANCH_MANAGER, Role.MANAGEMENT}),
+        icon="bi-exclamation-triangle",
+    ),
+)
+register_panel(
+    Panel(
+        key="inspections_due",
+        template="risk/inspection_panel.html",
+        roles=frozenset({Role.ACCOUNT_MANAGER}),
+        context=_inspections_panel,
+        order=20,
+    )
 )

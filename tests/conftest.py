@@ -20,6 +20,15 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config):
+    # Every run scans URLs, pages, exports and logs for unmasked ID and mobile numbers.
+    from tests.security.pdcapture import PersonalDataCapture
+
+    if not config.pluginmanager.has_plugin("coop-personal-data-capture"):
+        # pytest calls the plugin's own pytest_configure (a historic hook) on registration.
+        config.pluginmanager.register(PersonalDataCapture(), "coop-personal-data-capture")
+
+
 def pytest_sessionfinish(session, exitstatus):
     # Stop the embedded servers only if this test session started them.
     from coop import embedded

@@ -1,5 +1,7 @@
-from django.urls import path  # noqa: F401
+"""The management dashboard's pages, mounted at /dashboard/."""
+
+from coop.dashboard import views
 
 app_name = "dashboard"
 
-urlpatterns: list = []
+urlpatterns = views.urlpatterns

@@ -166,9 +166,11 @@ CONTENT_SECURITY_POLICY = (
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: a request without credentials is answered 401 with WWW-Authenticate (DRF asks
+    # the first class for the header), as the schema documents, rather than 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -186,6 +188,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "coop.auth_api.document_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ComplaintKindEnum": "customers.models.Complaint.Kind",
         "ApprovalStageEnum": "risk.models.Stage",
@@ -213,6 +219,8 @@ SPECTACULAR_SETTINGS = {
         "VisitOutcomeEnum": "customers.models.Visit.Outcome",
         "ComplaintChannelEnum": "customers.models.Complaint.Channel",
         "ComplaintStateEnum": "customers.models.Complaint.State",
+        "SurveyCampaignStateEnum": "surveys.models.Campaign.State",
+        "ImprovementItemStateEnum": "surveys.models.ImprovementItem.State",
     },
 }
 
@@ -259,6 +267,39 @@ CELERY_BEAT_SCHEDULE: dict = {
     "customers-segments-recompute": {
         "task": "customers.segments_recompute_all",
         "schedule": crontab(hour=1, minute=30),
+    },
+    # Materialized due contacts: each run creates the current period's missing rows only.
+    "grid-followups-plan": {
+        "task": "grid.followups_plan",
+        "schedule": crontab(hour=0, minute=20),
+    },
+    "customers-contacts-plan": {
+        "task": "customers.contacts_plan",
+        "schedule": crontab(hour=2, minute=0),  # after the segments are recomputed
+    },
+    "risk-inspections-sweep": {
+        "task": "risk.inspections_sweep",
+        "schedule": crontab(minute=15),  # hourly
+    },
+    "risk-inspections-plan": {
+        "task": "risk.inspections_plan",
+        "schedule": crontab(hour=2, minute=30),  # after the 01:30 classification
+    },
+    "surveys-reminders-sweep": {
+        "task": "surveys.reminders_sweep",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    "coop-dashboard-rollups-refresh": {
+        "task": "coop.dashboard_rollups_refresh",
+        "schedule": crontab(minute="*/10"),
+    },
+    "coop-dashboard-month-end-refresh": {
+        "task": "coop.dashboard_month_end_refresh",
+        "schedule": crontab(hour=2, minute=15),  # after the nightly classification (01:30)
+    },
+    "coop-taskruns-prune": {
+        "task": "coop.taskruns_prune",
+        "schedule": crontab(hour=3, minute=45),
     },
 }
 

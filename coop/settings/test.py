@@ -32,3 +32,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # Each test run gets its own database, so two runs on one machine (a developer's and CI's, or
 # two terminals) never drop each other's tables.
 DATABASES["default"]["TEST"] = {"NAME": f"test_coop_{os.getpid()}"}  # noqa: F405
+
+# Every URL, redirect and response body of the test run is scanned for unmasked ID and mobile
+# numbers (tests/security/pdcapture.py fails the test that caused one). Outermost, so it sees
+# the answer exactly as the client does.
+MIDDLEWARE = ["coop.middleware.PersonalDataCaptureMiddleware", *MIDDLEWARE]  # noqa: F405
+# The views whose purpose is to show one full number to a user who may see it (each view logged).
+PERSONAL_DATA_REVEAL_VIEWS = frozenset({"customers:reveal", "api-customer-reveal"})
+

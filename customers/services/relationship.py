@@ -26,6 +26,7 @@ from customers.models import (
     Customer,
     CustomerCategory,
     CustomerClass,
+    DueContact,
     GradeChange,
     IndustryCategory,
     ManagingLevel,
@@ -419,6 +420,27 @@ def visit_record(
         to_state=outcome,
         data={"customer_id": customer.pk, "channel": channel, "visited_on": str(visited_on)},
     )
+    # The visit fulfils the customer's open due contact (at most one, by constraint) in the same
+    # transaction, so the workbench and the due list are right at once, not after the nightly sweep.
+    due = (
+        DueContact.objects.select_for_update()
+        .filter(customer=customer, status=DueContact.Status.OPEN, due_on__lte=visited_on)
+        .first()
+    )
+    if due is not None:
+        due.status = DueContact.Status.DONE
+        due.completed_at = timezone.now()
+        due.completed_by = actor
+        due.visit = visit
+        due.save(update_fields=["status", "completed_at", "completed_by", "visit"])
+        audit_record(
+            actor=actor,
+            action="due_contact.complete",
+            obj=due,
+            from_state=DueContact.Status.OPEN,
+            to_state=DueContact.Status.DONE,
+            data={"visit_id": visit.pk, "channel": channel},
+        )
     return visit
 
 

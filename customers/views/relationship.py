@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from coop.services import DomainError
 from customers import selectors_relationship as selectors
+from customers.forms_due_contacts import ContactDoneForm
 from customers.forms_relationship import (
     ContactPlanForm,
     GradeDecisionForm,
@@ -30,6 +31,7 @@ from customers.models import GradeChange
 from customers.segment_rules import attribute_reference, describe_rule, today_in_shanghai
 from customers.selectors import customer_get
 from customers.services import relationship as services
+from customers.services.due_contacts import due_contact_complete
 from customers.validators import mask_mobile
 
 PAGE_SIZE = 50
@@ -240,8 +242,35 @@ def due_contacts(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "customers/relationship_due_contacts.html",
-        {"rows": rows, "today": today, "here": request.get_full_path()},
+        {
+            "rows": rows,
+            "today": today,
+            "here": request.get_full_path(),
+            "done_form": ContactDoneForm(),
+        },
     )
+
+
+@login_required
+@permission_required("customers.add_visit", raise_exception=True)
+@require_POST
+def due_contact_done(request: HttpRequest, pk: int) -> HttpResponse:
+    """Close an open due contact of one's own customer with today's contact."""
+    due = selectors.due_contact_get(user=request.user, pk=pk)
+    target = _safe_next(request, reverse("customers:due_contacts"))
+    form = ContactDoneForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose the channel and the outcome of the contact."))
+        return redirect(target)
+    try:
+        due_contact_complete(actor=request.user, due_contact=due, **form.cleaned_data)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("Contact with %(name)s recorded.") % {"name": due.customer.name}
+        )
+    return redirect(target)
 
 
 @login_required
@@ -417,6 +446,7 @@ urlpatterns = [
     path("segments/plans/new/", contact_plan_new, name="contact_plan_new"),
     path("segments/plans/<int:plan_id>/edit/", contact_plan_edit, name="contact_plan_edit"),
     path("contacts/due/", due_contacts, name="due_contacts"),
+    path("contacts/due/<int:pk>/done/", due_contact_done, name="due_contact_done"),
     path("<int:pk>/visits/new/", visit_new, name="visit_new"),
     path("visits/", visit_list, name="visits"),
     path("<int:pk>/grade/propose/", grade_propose, name="grade_propose"),

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from coop.models import OrgUnit
 from coop.services import DomainError
+from customers.forms_due_contacts import ContactDoneForm
 from grid import metrics
 from grid.forms import (
     FilingRequirementForm,
@@ -38,6 +39,7 @@ from grid.selectors import (
     own_grids,
     village_get,
 )
+from grid.services.followups import followup_complete
 from grid.services.structure import (
     blacklist_lift,
     filing_requirement_update,
@@ -107,6 +109,8 @@ def my_grid(request: HttpRequest) -> HttpResponse:
             "rows": _grid_rows(grids.order_by("code")[:50]),
             "followups": metrics.followups_due(request.user, on)[:50],
             "on": on,
+            "done_form": ContactDoneForm(),
+            "here": request.get_full_path(),
         },
     )
 
@@ -335,13 +339,42 @@ def performance(request: HttpRequest) -> HttpResponse:
 @require_GET
 def followups(request: HttpRequest) -> HttpResponse:
     on = today()
-    due = metrics.followups_due(request.user, on)
-    page = paginate(request, due)
+    page = paginate(request, metrics.followups_due(request.user, on))
     return render(
         request,
         "grid/followups.html",
-        {"page_obj": page, "on": on, "count": len(due), "query": query_without_page(request)},
+        {
+            "page_obj": page,
+            "on": on,
+            "count": page.paginator.count,
+            "query": query_without_page(request),
+            "done_form": ContactDoneForm(),
+            "here": request.get_full_path(),
+        },
     )
+
+
+@login_required
+@permission_required("customers.add_visit", raise_exception=True)
+@require_POST
+def followup_done(request: HttpRequest, pk: int) -> HttpResponse:
+    """Close an open follow-up of the user's own grids with today's contact."""
+    followup = metrics.followups_due(request.user, today()).filter(pk=pk).first()
+    if followup is None:
+        raise Http404
+    form = ContactDoneForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose the channel and the outcome of the contact."))
+        return back(request, reverse("grid:followups"))
+    try:
+        followup_complete(actor=request.user, followup=followup, **form.cleaned_data)
+    except DomainError as exc:
+        refused(request, exc)
+    else:
+        messages.success(
+            request, _("Contact with %(name)s recorded.") % {"name": followup.household.head_name}
+        )
+    return back(request, reverse("grid:followups"))
 
 
 @login_required
@@ -432,6 +465,7 @@ urlpatterns = [
     path("villages/<int:pk>/", village_detail, name="village"),
     path("performance/", performance, name="performance"),
     path("follow-ups/", followups, name="followups"),
+    path("follow-ups/<int:pk>/done/", followup_done, name="followup_done"),
     path("blacklist/", blacklist, name="blacklist"),
     path("blacklist/<int:pk>/lift/", blacklist_lift_view, name="blacklist_lift"),
     path("filing/", filing_requirements, name="filing_requirements"),

@@ -274,4 +274,9 @@ def loan_disburse(
         from_state=DisbursementNotice.Status.ISSUED,
         to_state=locked.status,
     )
+    # The first post-loan inspection (seed 003) is a row written in this same transaction, so a
+    # committed disbursement always has it (DESIGN.md rule 1). risk sits above loans: import here.
+    from risk.inspections import inspection_plan_first
+
+    inspection_plan_first(actor=actor, loan=loan)
     return loan

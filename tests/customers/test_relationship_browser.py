@@ -6,6 +6,7 @@ import pytest
 
 from coop.roles import Role
 from customers.models import GradeChange, Segment, Visit
+from customers.services.due_contacts import contacts_plan
 from customers.services.relationship import contact_plan_create
 from tests.conftest import login
 from tests.customers.test_relationship_support import (
@@ -25,6 +26,7 @@ def test_account_manager_records_a_visit_from_the_due_list(page, make_staff):
         actor=director, name="维护客户月访", customer_class="maintenance", interval_days=30
     )
     customer = make_customer(am, name="王大山", mobile="13812345678")
+    contacts_plan()  # the beat sweep materializes the due contacts
     login(page, "web_am")
 
     page.click("[data-testid=entry-due_contacts]")
@@ -50,12 +52,15 @@ def test_buttons_are_touch_sized_on_a_tablet(page, make_staff):
     am = make_staff(Role.ACCOUNT_MANAGER, unit="B01", username="tablet_am")
     contact_plan_create(actor=director, name="月访", customer_class="maintenance", interval_days=30)
     customer = make_customer(am)
+    contacts_plan()
     login(page, "tablet_am")  # on a desktop-sized window: the tablet menu hides the user name
     page.set_viewport_size({"width": 820, "height": 1180})
 
     page.goto(page.base_url + "/customers/contacts/due/")
 
     box = page.locator(f"[data-testid=record-visit-{customer.pk}]").bounding_box()
+    assert box is not None and box["height"] >= 44
+    box = page.locator(f"[data-testid=due-done-open-{customer.pk}]").bounding_box()
     assert box is not None and box["height"] >= 44
 
 

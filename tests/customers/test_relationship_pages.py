@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from coop.roles import Role
 from customers.models import ContactPlan, Customer, GradeChange, Segment, Visit
 from customers.segment_rules import today_in_shanghai
+from customers.services.due_contacts import contacts_plan
 from customers.services.relationship import (
     contact_plan_create,
     grade_change_approve,
@@ -218,6 +219,7 @@ def test_due_contacts_page_lists_only_own_due_customers(client, world, make_staf
     contact_plan_create(
         actor=world["director"], name="维护", customer_class="maintenance", interval_days=30
     )
+    contacts_plan()  # the beat sweep materializes the due contacts
     client.force_login(world["am"])
 
     page = client.get("/customers/contacts/due/")

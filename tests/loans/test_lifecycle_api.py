@@ -280,7 +280,7 @@ def test_endpoints_are_documented(client, make_staff, lifecycle_roles):
     paths = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
 
     drawdown = paths["/api/v1/credit-lines/{id}/drawdowns/"]["post"]
-    assert set(drawdown["responses"]) == {"201", "400", "403", "404", "409"}
+    assert set(drawdown["responses"]) == {"201", "400", "401", "403", "404", "409"}
     disburse = paths["/api/v1/disbursement-notices/{id}/disburse/"]["post"]
     assert {"200", "201", "400", "403", "404", "409"} <= set(disburse["responses"])
     assert "/api/v1/loans/{id}/schedule/" in paths

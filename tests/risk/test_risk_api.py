@@ -177,7 +177,7 @@ def test_the_schema_documents_the_endpoints(client, make_staff):
     paths = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
 
     transitions = paths["/api/v1/approval-cases/{id}/transitions/"]["post"]
-    assert set(transitions["responses"]) == {"200", "400", "403", "404", "409"}
+    assert set(transitions["responses"]) == {"200", "400", "401", "403", "404", "409"}
     assert "/api/v1/approval-cases/{id}/available-transitions/" in paths
     assert "/api/v1/approval-stats/" in paths
     assert "/api/v1/committee-meetings/{id}/votes/" in paths

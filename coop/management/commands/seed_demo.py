@@ -9,6 +9,12 @@ STEPS = [
     "loans.demo_lifecycle.seed",
     "grid.demo.seed",
     "risk.demo.seed",
+    "risk.demo_inspections.seed",
+    "surveys.demo.seed",
+    # Due work the nightly sweeps would create, so the demo workbench shows it at once.
+    "grid.services.followups.followups_plan",
+    "customers.services.due_contacts.contacts_plan",
+    "coop.dashboard.rollups.seed",
 ]
 
 

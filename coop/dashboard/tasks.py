@@ -1,0 +1,28 @@
+"""Celery tasks refreshing the dashboard's pre-aggregated tables (``coop.dashboard.rollups``).
+
+Beat: ``coop.dashboard_rollups_refresh`` every 10 minutes; ``coop.dashboard_month_end_refresh``
+nightly after ``loans.tasks.loans_classify_nightly`` (the snapshot reads the classification
+trail that run writes). Each is idempotent: a run rewrites its tables whole in one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from coop.dashboard import rollups
+from coop.monitor.runs import periodic_task
+
+
+@periodic_task("coop.dashboard_rollups_refresh")
+def dashboard_rollups_refresh() -> dict[str, int]:
+    return rollups.rollups_refresh()
+
+
+@periodic_task("coop.dashboard_month_end_refresh")
+def dashboard_month_end_refresh(today: str | None = None) -> dict[str, int]:
+    """``today`` (ISO date) replays a night; by default the bank's today."""
+    return {
+        "loan_book_rows": rollups.month_ends_refresh(
+            today=date.fromisoformat(today) if today else None
+        )
+    }
