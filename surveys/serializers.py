@@ -257,7 +257,9 @@ class SurveyImprovementAdvanceSerializer(serializers.Serializer):
 
 
 class SurveyImprovementSerializer(serializers.ModelSerializer):
-    indicator_code = serializers.CharField(source="indicator.code", default=None, read_only=True)
+    indicator_code = serializers.CharField(
+        source="indicator.code", default=None, read_only=True, allow_null=True
+    )
     owner_name = serializers.CharField(source="owner.display_name", read_only=True)
     overdue = serializers.SerializerMethodField()
 

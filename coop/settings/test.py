@@ -39,4 +39,3 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_coop_{os.getpid()}"}  # noqa: F40
 MIDDLEWARE = ["coop.middleware.PersonalDataCaptureMiddleware", *MIDDLEWARE]  # noqa: F405
 # The views whose purpose is to show one full number to a user who may see it (each view logged).
 PERSONAL_DATA_REVEAL_VIEWS = frozenset({"customers:reveal", "api-customer-reveal"})
-

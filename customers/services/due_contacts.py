@@ -97,6 +97,23 @@ def contacts_plan(*, on: date | None = None, now: datetime | None = None) -> dic
     return {"created": created, "closed": len(closed), "cancelled": len(cancelled)}
 
 
+def due_contact_close(*, due: DueContact, actor: User, visit: Visit, channel: str) -> None:
+    """Mark the locked open ``due`` done by ``visit``, with its audit row (caller's transaction)."""
+    due.status = DueContact.Status.DONE
+    due.completed_at = timezone.now()
+    due.completed_by = actor
+    due.visit = visit
+    due.save(update_fields=["status", "completed_at", "completed_by", "visit"])
+    audit_record(
+        actor=actor,
+        action="due_contact.complete",
+        obj=due,
+        from_state=DueContact.Status.OPEN,
+        to_state=DueContact.Status.DONE,
+        data={"visit_id": visit.pk, "channel": channel},
+    )
+
+
 @transaction.atomic
 def due_contact_complete(
     *,
@@ -125,19 +142,6 @@ def due_contact_complete(
         notes=notes,
     )
     locked.refresh_from_db()
-    if locked.status == DueContact.Status.DONE:  # the visit closed it (and audited it)
-        return locked
-    locked.status = DueContact.Status.DONE
-    locked.completed_at = timezone.now()
-    locked.completed_by = actor
-    locked.visit = visit
-    locked.save(update_fields=["status", "completed_at", "completed_by", "visit"])
-    audit_record(
-        actor=actor,
-        action="due_contact.complete",
-        obj=locked,
-        from_state=DueContact.Status.OPEN,
-        to_state=DueContact.Status.DONE,
-        data={"visit_id": visit.pk, "channel": channel},
-    )
+    if locked.status == DueContact.Status.OPEN:  # due later than today, so the visit left it
+        due_contact_close(due=locked, actor=actor, visit=visit, channel=channel)
     return locked

@@ -36,6 +36,7 @@ from customers.models import (
     Visit,
 )
 from customers.segment_rules import compile_rules, today_in_shanghai, validate_rules
+from customers.services.due_contacts import due_contact_close
 
 logger = logging.getLogger(__name__)
 
@@ -428,19 +429,7 @@ def visit_record(
         .first()
     )
     if due is not None:
-        due.status = DueContact.Status.DONE
-        due.completed_at = timezone.now()
-        due.completed_by = actor
-        due.visit = visit
-        due.save(update_fields=["status", "completed_at", "completed_by", "visit"])
-        audit_record(
-            actor=actor,
-            action="due_contact.complete",
-            obj=due,
-            from_state=DueContact.Status.OPEN,
-            to_state=DueContact.Status.DONE,
-            data={"visit_id": visit.pk, "channel": channel},
-        )
+        due_contact_close(due=due, actor=actor, visit=visit, channel=channel)
     return visit
 
 
