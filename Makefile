@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format browser migrations-check clean-var
+.PHONY: run test lint format browser migrations-check clean-var bench
 
 $(STAMP): requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,5 @@ clean-var:
 
 # The county-scale benchmark: 100,000 households in the database coop_bench (built once, then
 # reused), then latencies, queries and sweeps. BENCH_ARGS="--quick" for a 5,000-household run.
-.PHONY: bench
 bench: $(STAMP)
 	$(PY) scripts/bench_county.py $(BENCH_ARGS)
