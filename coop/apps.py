@@ -8,7 +8,7 @@ class CoopConfig(AppConfig):
     verbose_name = _("Organisation")
 
     def ready(self) -> None:
-        from coop import roles
+        from coop import lookups, roles  # noqa: F401 - lookups registers ``__in_array``
 
         # Groups and their permissions follow the code after every migrate, so a new permission
         # reaches its roles without a hand-written data migration. No sender: post_migrate fires

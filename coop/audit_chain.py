@@ -96,6 +96,36 @@ def _hash_expr(prev: str, content: str) -> str:
     return f"encode(sha256(convert_to({prev} || {content}, 'UTF8')), 'hex')"
 
 
+def chain_function_sql(chain: Chain) -> str:
+    """The BEFORE INSERT function that links each new row to the newest one.
+
+    The newest row is read with dynamic SQL (``EXECUTE``), planned afresh on every insert. A
+    static query in PL/pgSQL keeps the plan it got on its first run in the session: made while
+    the log was nearly empty, that plan scans and sorts the whole log, on every insert, for the
+    life of the connection. Planned each time, it is a backward scan of ``{table}_chain_seq``.
+    """
+    t = chain.table
+    return f"""
+CREATE OR REPLACE FUNCTION {t}_chain() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    last_seq bigint;
+    last_hash char(64);
+BEGIN
+    -- Held until commit: the next writer waits and then reads this row as its predecessor
+    -- (each statement of a READ COMMITTED function takes a fresh snapshot).
+    PERFORM pg_advisory_xact_lock({LOCK_CLASS}, {chain.lock_key});
+    EXECUTE 'SELECT chain_seq, row_hash FROM {t} ORDER BY chain_seq DESC LIMIT 1'
+       INTO last_seq, last_hash;
+    NEW.chain_seq := COALESCE(last_seq, 0) + 1;
+    NEW.prev_hash := COALESCE(last_hash, '{GENESIS}');
+    NEW.row_hash := {_hash_expr("NEW.prev_hash", f"{chain.content_function}(NEW)")};
+    RETURN NEW;
+END;
+$$;
+"""  # noqa: S608 - identifiers from the constant chains above
+
+
 def install_sql(chain: Chain) -> str:
     """Columns, backfill of existing rows, the chain trigger and the append-only guard."""
     t = chain.table
@@ -138,21 +168,7 @@ ALTER TABLE {t}
     ALTER COLUMN row_hash SET NOT NULL;
 CREATE UNIQUE INDEX {t}_chain_seq ON {t} (chain_seq);
 
-CREATE FUNCTION {t}_chain() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    last record;
-BEGIN
-    -- Held until commit: the next writer waits and then reads this row as its predecessor
-    -- (each statement of a READ COMMITTED function takes a fresh snapshot).
-    PERFORM pg_advisory_xact_lock({LOCK_CLASS}, {chain.lock_key});
-    SELECT chain_seq, row_hash INTO last FROM {t} ORDER BY chain_seq DESC LIMIT 1;
-    NEW.chain_seq := COALESCE(last.chain_seq, 0) + 1;
-    NEW.prev_hash := COALESCE(last.row_hash, '{GENESIS}');
-    NEW.row_hash := {_hash_expr("NEW.prev_hash", f"{content}(NEW)")};
-    RETURN NEW;
-END;
-$$;
+{chain_function_sql(chain)}
 CREATE TRIGGER {t}_chain BEFORE INSERT ON {t}
     FOR EACH ROW EXECUTE FUNCTION {t}_chain();
 

@@ -192,7 +192,8 @@ class DashboardRollup(models.Model):
 
 
 class DashboardVillageRollup(models.Model):
-    """The grid section's household counts per village (``grid.metrics.household_figures``)."""
+    """The household figures per village (``grid.metrics.household_figures``) for the
+    dashboard's grid section and the grid coverage page."""
 
     village_id = models.BigIntegerField(_("village"), unique=True)
     grid_id = models.BigIntegerField(_("grid"), db_index=True)
@@ -202,6 +203,8 @@ class DashboardVillageRollup(models.Model):
     evaluated = models.PositiveIntegerField(_("evaluated"), default=0)
     pre_credited = models.PositiveIntegerField(_("credited"), default=0)
     signed = models.PositiveIntegerField(_("signed"), default=0)
+    granted = models.DecimalField(_("granted"), max_digits=18, decimal_places=2, default=0)
+    drawn = models.DecimalField(_("drawn"), max_digits=18, decimal_places=2, default=0)
     refreshed_at = models.DateTimeField(_("refreshed at"))
 
     class Meta:

@@ -170,19 +170,43 @@ def evaluations_visible(user, campaign: VillageCreditCampaign) -> QuerySet[Evalu
     )
 
 
+def grid_customer_ids(user) -> QuerySet:
+    """The ids of the customers heading or belonging to a household in the account manager's
+    own grids (owned, or served on as an active officer), as one ``UNION ALL`` sub-query.
+
+    Each branch of the union is a plain indexed lookup the planner estimates well (a user's grids
+    are a handful of rows), so the sub-query costs a few milliseconds at county scale.
+    """
+    grids = (
+        Grid.objects.filter(account_manager=user)
+        .order_by()
+        .values("pk")
+        .union(
+            GridOfficer.objects.filter(user=user, is_active=True).order_by().values("grid_id"),
+            all=True,
+        )
+    )
+    villages = Village.objects.filter(grid_id__in=grids).order_by().values("pk")
+    heads = (
+        Household.objects.filter(village_id__in=villages, head__isnull=False)
+        .order_by()
+        .values("head_id")
+    )
+    members = (
+        HouseholdMember.objects.filter(household__village_id__in=villages, customer__isnull=False)
+        .order_by()
+        .values("customer_id")
+    )
+    return heads.union(members, all=True)
+
+
 def grid_customers_q(user, prefix: str = "") -> Q:
     """Customers heading or belonging to a household in the account manager's own grids.
 
-    Meant for ``customers.selectors.customer_scope_q`` (account managers see their grids'
-    customers, DESIGN.md); ``prefix`` as there.
+    ``prefix`` as in ``customers.selectors.customer_scope_q``, which folds the same ids into its
+    own single sub-query (``customer_scope_ids``).
     """
-    duties = GridOfficer.objects.filter(user=user, is_active=True).values("grid_id")
-    grids = Grid.objects.filter(Q(account_manager=user) | Q(pk__in=duties)).values("pk")
-    heads = Household.objects.filter(village__grid__in=grids, head__isnull=False).values("head_id")
-    members = HouseholdMember.objects.filter(
-        household__village__grid__in=grids, customer__isnull=False
-    ).values("customer_id")
-    return Q(**{f"{prefix}pk__in": heads}) | Q(**{f"{prefix}pk__in": members})
+    return Q(**{f"{prefix}pk__in_array": grid_customer_ids(user)})
 
 
 def household_customers(customer) -> list:

@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loans.models import Classification
-from risk.inspections import InspectionFindings
-from risk.models import Conclusion, FundsUse, RiskSignal
+from risk.inspections import RULE_FIELDS, InspectionFindings
+from risk.models import Conclusion, FundsUse, InspectionRule, RiskSignal
 
 TEXTAREA = {"class": "form-control", "rows": 3}
 
@@ -188,3 +188,16 @@ class WarningInspectForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
+
+
+class InspectionRuleForm(forms.ModelForm):
+    """Head office's edit of the inspection rule; ``risk.inspections.inspection_rule_update``
+    checks the values again and records the change."""
+
+    class Meta:
+        model = InspectionRule
+        fields = list(RULE_FIELDS)
+        widgets = {
+            name: forms.NumberInput(attrs={"class": "form-control", "inputmode": "numeric"})
+            for name in RULE_FIELDS
+        }

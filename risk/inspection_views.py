@@ -20,6 +20,7 @@ from risk.inspection_forms import (
     CompliancePeriodForm,
     InspectionCompleteForm,
     InspectionFilterForm,
+    InspectionRuleForm,
     WarningCommentForm,
     WarningInspectForm,
     WarningReviewForm,
@@ -249,7 +250,34 @@ def warning_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return redirect("risk:warning", pk=warning.pk)
 
 
+@login_required
+@permission_required("risk.manage_routing", raise_exception=True)
+@require_POST
+def inspection_rule_edit(request: HttpRequest) -> HttpResponse:
+    """Head office saves the inspection rule from the rules page."""
+    from coop.scoping import sees_whole_bank
+
+    if not sees_whole_bank(request.user):
+        raise PermissionDenied
+    form = InspectionRuleForm(request.POST, instance=services.inspection_rule())
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+        return redirect("risk:rules")
+    try:
+        services.inspection_rule_update(
+            actor=request.user, **{name: form.cleaned_data[name] for name in form.Meta.fields}
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Inspection rule saved."))
+    return redirect("risk:rules")
+
+
 urlpatterns = [
+    path("rules/inspections/", inspection_rule_edit, name="inspection_rule_edit"),
     path("inspections/", inspections, name="inspections"),
     path("inspections/compliance/", compliance, name="inspection_compliance"),
     path("inspections/<int:pk>/", inspection_detail, name="inspection"),

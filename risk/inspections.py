@@ -64,6 +64,72 @@ def inspection_rule() -> InspectionRule:
     return rule
 
 
+RULE_FIELDS = (
+    "amount_threshold",
+    "first_months_small",
+    "first_days_large",
+    "routine_months",
+    "overdue_days_for_ad_hoc",
+    "ad_hoc_due_days",
+    "branch_grace_days",
+    "head_office_grace_days",
+)
+
+
+@transaction.atomic
+def inspection_rule_update(*, actor: User, **values) -> InspectionRule:
+    """Head office changes the inspection rule. New values plan the inspections created from now
+    on (first inspections of new disbursements, the next routine one after each completion, the
+    ad-hoc ones) and the sweep's escalation days at its next run; inspections already planned
+    keep their due dates. One audit row with the values before and after."""
+    from coop.scoping import sees_whole_bank
+
+    if not actor.has_perm("risk.manage_routing") or not sees_whole_bank(actor):
+        raise PermissionDenied("risk.manage_routing")
+    unknown = set(values) - set(RULE_FIELDS)
+    if unknown:
+        raise DomainError(_("Unknown rule field: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    threshold = values.get("amount_threshold")
+    if threshold is not None:
+        if not isinstance(threshold, Decimal) or threshold <= 0:
+            raise DomainError(
+                _("The amount threshold is a positive amount."), field="amount_threshold"
+            )
+        values["amount_threshold"] = threshold.quantize(Decimal("0.01"))
+    for name, value in values.items():
+        if name == "amount_threshold":
+            continue
+        minimum = 0 if name == "overdue_days_for_ad_hoc" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= 3650:
+            raise DomainError(
+                _("Enter a whole number from %(min)d to 3650.") % {"min": minimum}, field=name
+            )
+    rule = InspectionRule.objects.select_for_update().get(pk=inspection_rule().pk)
+    before = {name: getattr(rule, name) for name in RULE_FIELDS}
+    after = {**before, **values}
+    if after["head_office_grace_days"] <= after["branch_grace_days"]:
+        raise DomainError(
+            _("Head-office risk is told later than the branch manager: more days."),
+            field="head_office_grace_days",
+        )
+    changed = {name for name in RULE_FIELDS if after[name] != before[name]}
+    if not changed:
+        return rule
+    for name in changed:
+        setattr(rule, name, after[name])
+    rule.save()
+    audit_record(
+        actor=actor,
+        action="inspection_rule.update",
+        obj=rule,
+        data={
+            "before": {name: str(before[name]) for name in sorted(changed)},
+            "after": {name: str(after[name]) for name in sorted(changed)},
+        },
+    )
+    return rule
+
+
 def add_months(day: date, months: int) -> date:
     """Calendar months with the day clamped to the month's end, like PostgreSQL's
     ``date + interval 'n months'`` (2025-01-31 + 1 → 2025-02-28)."""

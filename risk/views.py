@@ -34,6 +34,8 @@ from risk.forms import (
     VoteForm,
     product_code_choices,
 )
+from risk.inspection_forms import InspectionRuleForm
+from risk.inspections import inspection_rule
 from risk.models import (
     ApprovalCase,
     CommitteeMeeting,
@@ -431,6 +433,7 @@ def rules(request: HttpRequest) -> HttpResponse:
                 if policy_row
                 else None
             ),
+            "inspection_rule_form": InspectionRuleForm(instance=inspection_rule()),
             "may_edit": sees_whole_bank(request.user),
         },
     )

@@ -113,7 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     passes = [("rollups", False)] + ([] if args.no_live else [("live", True)])
     failed = False
-    print(f"\n{args.requests} requests each, Django test Client, sequential")
+    # The process as gunicorn's workers run it (coop/wsgi.py).
+    from coop.wsgi import freeze_loaded_objects
+
+    print(f"\nfroze {freeze_loaded_objects():,} loaded objects (coop.wsgi)")
+    print(f"{args.requests} requests each, Django test Client, sequential")
     for label, hide in passes:
         with transaction.atomic():
             if hide:

@@ -181,18 +181,9 @@ def main() -> int:
 
         django.setup()
         from django.core.management import call_command
-        from django.db import connection
         from django.utils import timezone
 
         from risk.inspections import inspections_plan, inspections_sweep
-
-        with connection.cursor() as cursor:
-            # Before anything is audited: the audit chain's BEFORE INSERT trigger looks up the
-            # newest audit row. In a bank's database that table is large and analysed, so the
-            # lookup is an index scan; here it starts near-empty, and a sort plan cached for a
-            # tiny table would be re-run for every one of a million rows. Ruling sorts out for
-            # this session makes the measurement use the production plan.
-            cursor.execute("SET enable_sort = off")
 
         with timed("migrate"):
             call_command("migrate", verbosity=0)

@@ -11,16 +11,20 @@
 - First-level scores: importance-weighted means of their second-level satisfaction means.
 - Index (0–100): (W − 1) ÷ 4 × 100, W the importance-weighted mean satisfaction over all
   second-level indicators, shown to 2 decimals.
+- Narrowing (``Narrowing``, the management dashboard's filters): the invitations of a branch or
+  a grid, of customers with a loan of a product, and the answers submitted before a moment.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from statistics import median
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -63,19 +67,66 @@ def quadrant(importance: Decimal, satisfaction: Decimal, ci: Decimal, cs: Decima
     return 4 if high_satisfaction else 3
 
 
-def valid_responses(user, campaign: Campaign):
-    return responses_visible(user).filter(campaign=campaign, is_valid=True)
+@dataclass(frozen=True)
+class Narrowing:
+    """A part of the user's scope: invitations sent in these org units (a branch and its
+    outlets) or this grid, to customers holding a loan of this product, and answers submitted
+    before ``until``. Empty fields narrow nothing."""
+
+    unit_ids: tuple[int, ...] = ()
+    grid_id: int | None = None
+    product_id: int | None = None
+    until: dt.datetime | None = None
+
+    def invitations_q(self, prefix: str = "") -> Q:
+        q = Q()
+        if self.unit_ids:
+            q &= Q(**{f"{prefix}branch_id__in": self.unit_ids})
+        if self.grid_id:
+            q &= Q(**{f"{prefix}grid_id": self.grid_id})
+        if self.product_id:
+            from loans.models import Loan
+
+            q &= Q(
+                Exists(
+                    Loan.objects.filter(
+                        customer_id=OuterRef(f"{prefix}customer_id"), product_id=self.product_id
+                    )
+                )
+            )
+        return q
+
+    def responses_q(self) -> Q:
+        q = self.invitations_q("invitation__")
+        if self.until is not None:
+            q &= Q(submitted_at__lt=self.until)
+        return q
 
 
-def counts(*, user, campaign: Campaign) -> dict:
+EVERYTHING = Narrowing()
+
+
+def valid_responses(user, campaign: Campaign, narrowing: Narrowing = EVERYTHING):
+    return (
+        responses_visible(user)
+        .filter(campaign=campaign, is_valid=True)
+        .filter(narrowing.responses_q())
+    )
+
+
+def counts(*, user, campaign: Campaign, narrowing: Narrowing = EVERYTHING) -> dict:
     """Sent, returned, valid and invalid over the invitations the user sees (one query)."""
+    returned = Q(response__isnull=False)
+    if narrowing.until is not None:
+        returned &= Q(response__submitted_at__lt=narrowing.until)
     row = (
         invitations_visible(user)
         .filter(campaign=campaign)
+        .filter(narrowing.invitations_q())
         .aggregate(
             sent=Count("pk"),
-            returned=Count("response"),
-            valid=Count("response", filter=Q(response__is_valid=True)),
+            returned=Count("response", filter=returned),
+            valid=Count("response", filter=returned & Q(response__is_valid=True)),
         )
     )
     row["invalid"] = row["returned"] - row["valid"]
@@ -124,9 +175,11 @@ def index_of(weighted_mean: Fraction | None) -> Decimal | None:
     return q2((weighted_mean - 1) / 4 * 100)
 
 
-def campaign_index(*, user, campaign: Campaign) -> tuple[Decimal | None, int]:
+def campaign_index(
+    *, user, campaign: Campaign, narrowing: Narrowing = EVERYTHING
+) -> tuple[Decimal | None, int]:
     """(index, valid responses) for the user's scope, in two queries."""
-    responses = valid_responses(user, campaign)
+    responses = valid_responses(user, campaign, narrowing)
     rows = [{"key": row["indicator_id"], **row} for row in _indicator_sums(responses)]
     means = _exact_means(rows)
     index = index_of(weighted([(imp, sat) for imp, sat, _n in means.values()]))
@@ -166,7 +219,12 @@ def crosshair_of(rule: str, means: list[tuple[Fraction, Fraction]]) -> dict:
 
 
 def campaign_analysis(
-    *, user, campaign: Campaign, crosshair: str = "mean", margin: Decimal = DEFAULT_MARGIN
+    *,
+    user,
+    campaign: Campaign,
+    crosshair: str = "mean",
+    margin: Decimal = DEFAULT_MARGIN,
+    narrowing: Narrowing = EVERYTHING,
 ) -> dict:
     """The analysis endpoint's body (see the module docstring), plus first-level scores and the
     indicators near the crosshair ("a little improvement gives a good effect")."""
@@ -174,7 +232,7 @@ def campaign_analysis(
     indicators = list(
         Indicator.objects.filter(framework_id=campaign.framework_id).order_by("position", "id")
     )
-    responses = valid_responses(user, campaign)
+    responses = valid_responses(user, campaign, narrowing)
     means = _exact_means(
         [{"key": row["indicator_id"], **row} for row in _indicator_sums(responses)]
     )
@@ -215,7 +273,7 @@ def campaign_analysis(
                 "indicators": len(pairs),
             }
         )
-    count = counts(user=user, campaign=campaign)
+    count = counts(user=user, campaign=campaign, narrowing=narrowing)
     return {
         "sent": count["sent"],
         "returned": count["returned"],
@@ -240,13 +298,13 @@ BREAKDOWNS = {
 }
 
 
-def breakdowns(*, user, campaign: Campaign) -> dict:
+def breakdowns(*, user, campaign: Campaign, narrowing: Narrowing = EVERYTHING) -> dict:
     """{dimension: [{"key", "label", "valid", "index"}]} — one grouped query per dimension plus
     one for the branch and grid names."""
     from coop.models import OrgUnit
     from grid.models import Grid
 
-    responses = valid_responses(user, campaign)
+    responses = valid_responses(user, campaign, narrowing)
     result = {}
     for name, (field, _title) in BREAKDOWNS.items():
         groups: dict = defaultdict(list)

@@ -96,6 +96,26 @@ class ImportForm(StyledForm):
     file = forms.FileField(label=_("CSV or XLSX file"))
 
 
+class FrameworkForm(StyledForm):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=20,
+        help_text=_("The code of an existing framework makes its next version."),
+    )
+    name = forms.CharField(label=_("Name"), max_length=100)
+    name_en = forms.CharField(label=_("English name"), max_length=100, required=False)
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    file = forms.FileField(
+        label=_("Indicators (CSV or XLSX)"),
+        help_text=_(
+            "Columns code, name, name_en and parent: a first-level indicator has no parent, a "
+            "second-level one names its first-level indicator's code."
+        ),
+    )
+
+
 class ImprovementForm(StyledForm):
     title = forms.CharField(label=_("Problem"), max_length=200)
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=None)

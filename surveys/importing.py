@@ -139,3 +139,82 @@ def analysis_xlsx(analysis: dict, *, title: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+# Indicator files: a header row, then one indicator per row. English or Chinese headers.
+INDICATOR_COLUMNS = {
+    "code": ("code", "编码", "指标编码"),
+    "name": ("name", "名称", "指标名称"),
+    "name_en": ("name_en", "english name", "英文名称"),
+    "parent": ("parent", "上级", "上级指标"),
+}
+
+
+def read_indicators(table: list[list[str]]) -> list[dict]:
+    """``framework_create``'s indicators from an uploaded table (``read_table``): columns code,
+    name, name_en (optional) and parent (empty for a first-level indicator), in any order.
+    Refused whole, with the row and column of each problem, when a column is missing or a row
+    is incomplete; the service then checks the tree itself."""
+    rows = [row for row in table if any(cell.strip() for cell in row)]
+    if not rows:
+        raise ImportRejected([ImportProblem(1, "", _("The file is empty."))])
+    header = [cell.strip().lower() for cell in rows[0]]
+    positions: dict[str, int] = {}
+    for key, names in INDICATOR_COLUMNS.items():
+        for index, title in enumerate(header):
+            if title in names:
+                positions[key] = index
+                break
+    missing = [key for key in ("code", "name", "parent") if key not in positions]
+    if missing:
+        raise ImportRejected(
+            [
+                ImportProblem(
+                    1, key, _("The header row has no %(column)s column.") % {"column": key}
+                )
+                for key in missing
+            ]
+        )
+    problems = []
+    indicators = []
+    for number, row in enumerate(rows[1:], start=2):
+        values = {
+            key: (row[index].strip() if index < len(row) else "")
+            for key, index in positions.items()
+        }
+        for key in ("code", "name"):
+            if not values[key]:
+                problems.append(ImportProblem(number, key, _("This cell is empty.")))
+        indicators.append(
+            {
+                "code": values["code"],
+                "name": values["name"],
+                "name_en": values.get("name_en", ""),
+                "parent": values["parent"],
+            }
+        )
+    if not indicators:
+        problems.append(ImportProblem(2, "", _("The file lists no indicators.")))
+    if problems:
+        raise ImportRejected(problems)
+    return indicators
+
+
+def indicators_csv(framework) -> str:
+    """The framework's indicators in the upload format (first-level ones before their children),
+    the starting point of its next version."""
+    from surveys.models import Indicator
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["code", "name", "name_en", "parent"])
+    indicators = list(
+        Indicator.objects.filter(framework=framework)
+        .select_related("parent")
+        .order_by("position", "id")
+    )
+    for first in (ind for ind in indicators if ind.parent_id is None):
+        writer.writerow([first.code, first.name, first.name_en, ""])
+        for child in (ind for ind in indicators if ind.parent_id == first.pk):
+            writer.writerow([child.code, child.name, child.name_en, first.code])
+    return "\ufeff" + out.getvalue()  # a BOM, so Excel reads the Chinese names as UTF-8

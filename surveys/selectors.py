@@ -151,20 +151,24 @@ def feedback_get(*, user, pk) -> ProcessFeedback:
         raise Http404 from None
 
 
-def latest_index(user, *, framework_code: str | None = None) -> dict | None:
+def latest_index(user, *, framework_code: str | None = None, narrowing=None) -> dict | None:
     """The satisfaction index of the latest campaign the user sees that has valid responses,
     for the management dashboard: ``{"campaign", "index", "valid", "previous_index",
     "change"}`` with Decimals (index 0–100, two decimals), or None when there is none.
 
     Scoped like everything else: a branch manager gets the index over their branch's customers.
-    A fixed number of queries (four) whatever the data size.
+    ``narrowing`` (``surveys.analysis.Narrowing``) keeps to part of that scope: the dashboard's
+    branch, grid and product, and the answers submitted by the end of its period, so an earlier
+    period shows the index as it stood then. A fixed number of queries (four) whatever the data
+    size.
     """
-    from surveys.analysis import campaign_index
+    from surveys.analysis import EVERYTHING, campaign_index
 
+    narrowing = narrowing or EVERYTHING
     campaigns = campaigns_visible(user).exclude(state=Campaign.State.DRAFT)
     if framework_code:
         campaigns = campaigns.filter(framework__code=framework_code)
-    valid = responses_visible(user).filter(is_valid=True)
+    valid = responses_visible(user).filter(is_valid=True).filter(narrowing.responses_q())
     recent = list(
         campaigns.filter(pk__in=valid.values("campaign_id"))
         .select_related("framework")
@@ -173,10 +177,10 @@ def latest_index(user, *, framework_code: str | None = None) -> dict | None:
     if not recent:
         return None
     latest = recent[0]
-    index, count = campaign_index(user=user, campaign=latest)
+    index, count = campaign_index(user=user, campaign=latest, narrowing=narrowing)
     previous = None
     if len(recent) > 1 and recent[1].framework.code == latest.framework.code:
-        previous, _n = campaign_index(user=user, campaign=recent[1])
+        previous, _n = campaign_index(user=user, campaign=recent[1], narrowing=narrowing)
     return {
         "campaign": latest,
         "index": index,

@@ -70,6 +70,8 @@ def framework_create(
         raise DomainError(_("Use letters, digits and hyphens for the code."), field="code")
     if not (name or "").strip():
         raise DomainError(_("Give the framework a name."), field="name")
+    if len(name.strip()) > 100 or len((name_en or "").strip()) > 100:
+        raise DomainError(_("A name has at most 100 characters."), field="name")
     firsts: dict[str, dict] = {}
     seconds: list[dict] = []
     seen: set[str] = set()
@@ -89,6 +91,14 @@ def framework_create(
         if not str(row.get("name") or "").strip():
             raise DomainError(
                 _("Indicator %(code)s has no name.") % {"code": ind_code}, field="indicators"
+            )
+        if (
+            max(len(str(row.get("name") or "").strip()), len(str(row.get("name_en") or "").strip()))
+            > 100
+        ):
+            raise DomainError(
+                _("Indicator %(code)s: a name has at most 100 characters.") % {"code": ind_code},
+                field="indicators",
             )
         if row.get("parent"):
             seconds.append(row)

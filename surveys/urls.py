@@ -26,5 +26,11 @@ urlpatterns = [
     path("feedback/", views.feedback_list, name="feedback"),
     path("feedback/<int:pk>/", views.feedback_detail, name="feedback_detail"),
     path("frameworks/", views.framework_list, name="frameworks"),
+    path("frameworks/new/", views.framework_new, name="framework_new"),
     path("frameworks/<int:pk>/", views.framework_detail, name="framework"),
+    path(
+        "frameworks/<int:pk>/indicators.csv",
+        views.framework_indicators,
+        name="framework_indicators",
+    ),
 ]

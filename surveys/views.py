@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,8 +18,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from coop.dashboard.aftercare import survey_narrowing
+from coop.dashboard.filters import FilterError, parse_filters
 from coop.services import DomainError
 from surveys import analysis as survey_analysis
 from surveys.forms import (
@@ -25,10 +29,17 @@ from surveys.forms import (
     CampaignForm,
     FeedbackAnswerForm,
     FeedbackForm,
+    FrameworkForm,
     ImportForm,
     ImprovementForm,
 )
-from surveys.importing import analysis_csv, analysis_xlsx, read_table
+from surveys.importing import (
+    analysis_csv,
+    analysis_xlsx,
+    indicators_csv,
+    read_indicators,
+    read_table,
+)
 from surveys.models import (
     SCALE,
     Campaign,
@@ -59,6 +70,7 @@ from surveys.services import (
     campaign_open,
     feedback_answer,
     feedback_file,
+    framework_create,
     import_columns,
     improvement_advance,
     improvement_open,
@@ -165,12 +177,55 @@ def _crosshair(request) -> str:
     return rule if rule in survey_analysis.CROSSHAIR_RULES else "mean"
 
 
+# The management dashboard's filters, carried by its links into the analysis.
+NARROWING_PARAMS = ("date_from", "date_to", "branch", "grid", "product")
+
+
+def _narrowing(request):
+    """(narrowing, the words describing it, its query string) from the dashboard's filter
+    parameters; no parameter narrows nothing. Raises ``FilterError`` on bad values and
+    Http404 for a branch, grid or product outside the user's scope, as the dashboard does."""
+    if not any(request.GET.get(name) for name in NARROWING_PARAMS):
+        return survey_analysis.EVERYTHING, [], ""
+    filters = parse_filters(request.user, request.GET)
+    words = [
+        _("answers submitted by %(date)s") % {"date": filters.date_to.isoformat()},
+        *([filters.branch.name] if filters.branch else []),
+        *([filters.grid.name] if filters.grid else []),
+        *(
+            [_("customers with a %(product)s loan") % {"product": filters.product.name}]
+            if filters.product
+            else []
+        ),
+    ]
+    return survey_narrowing(filters), words, filters.querystring()
+
+
+def _narrowed(view):
+    """Runs ``view(request, pk, narrowing=(…))``; bad filter values answer 400 with the error."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            narrowing = _narrowing(request)
+        except FilterError as exc:
+            message = " ".join(str(m) for messages_ in exc.errors.values() for m in messages_)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return view(request, *args, narrowing=narrowing, **kwargs)
+
+    return wrapper
+
+
 @login_required
 @permission_required("surveys.view_analysis", raise_exception=True)
-def campaign_analysis(request, pk: int):
+@_narrowed
+def campaign_analysis(request, pk: int, narrowing):
     campaign = campaign_get(user=request.user, pk=pk)
     rule = _crosshair(request)
-    result = survey_analysis.campaign_analysis(user=request.user, campaign=campaign, crosshair=rule)
+    narrow, narrow_words, narrow_query = narrowing
+    result = survey_analysis.campaign_analysis(
+        user=request.user, campaign=campaign, crosshair=rule, narrowing=narrow
+    )
     labels = {q: str(label) for q, label in survey_analysis.QUADRANT_LABELS.items()}
     chart = {
         "points": [
@@ -212,7 +267,11 @@ def campaign_analysis(request, pk: int):
             ],
             "chart": chart,
             "quadrant_labels": labels,
-            "breakdowns": survey_analysis.breakdowns(user=request.user, campaign=campaign),
+            "breakdowns": survey_analysis.breakdowns(
+                user=request.user, campaign=campaign, narrowing=narrow
+            ),
+            "narrow_words": narrow_words,
+            "narrow_query": f"&{narrow_query}" if narrow_query else "",
             "breakdown_titles": {k: title for k, (_f, title) in survey_analysis.BREAKDOWNS.items()},
             "trend": survey_analysis.trend(user=request.user, campaign=campaign),
             "can_improve": request.user.has_perm("surveys.manage_improvement"),
@@ -222,10 +281,11 @@ def campaign_analysis(request, pk: int):
 
 @login_required
 @permission_required("surveys.view_analysis", raise_exception=True)
-def campaign_export(request, pk: int, fmt: str):
+@_narrowed
+def campaign_export(request, pk: int, fmt: str, narrowing):
     campaign = campaign_get(user=request.user, pk=pk)
     result = survey_analysis.campaign_analysis(
-        user=request.user, campaign=campaign, crosshair=_crosshair(request)
+        user=request.user, campaign=campaign, crosshair=_crosshair(request), narrowing=narrowing[0]
     )
     stamp = timezone.localdate().isoformat()
     if fmt == "csv":
@@ -622,3 +682,71 @@ def framework_detail(request, pk: int):
         "surveys/framework_detail.html",
         {"framework": framework, "groups": _questions(campaign_stub)},
     )
+
+
+@login_required
+@permission_required("surveys.add_framework", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def framework_new(request):
+    """A new framework, or the next version of one (``?from=<pk>`` fills in its code and names;
+    its indicators download as the file to start from)."""
+    source = None
+    if request.GET.get("from"):
+        source = framework_get(user=request.user, pk=request.GET["from"])
+    initial = (
+        {
+            "code": source.code,
+            "name": source.name,
+            "name_en": source.name_en,
+            "description": source.description,
+        }
+        if source
+        else None
+    )
+    form = FrameworkForm(request.POST or None, request.FILES or None, initial=initial)
+    problems = []
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                framework = framework_create(
+                    actor=request.user,
+                    code=data["code"],
+                    name=data["name"],
+                    name_en=data["name_en"],
+                    description=data["description"],
+                    indicators=read_indicators(read_table(data["file"])),
+                )
+            except ImportRejected as exc:
+                problems = exc.problems
+                form.add_error(None, exc.message)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("%(framework)s is saved; new campaigns can use it.")
+                    % {"framework": framework},
+                )
+                return redirect("surveys:framework", pk=framework.pk)
+    return render(
+        request,
+        "surveys/framework_form.html",
+        {"form": form, "problems": problems, "source": source},
+        status=status,
+    )
+
+
+@login_required
+@permission_required("surveys.view_framework", raise_exception=True)
+@require_GET
+def framework_indicators(request, pk: int):
+    """The framework's indicators as a CSV file in the upload format."""
+    framework = framework_get(user=request.user, pk=pk)
+    response = HttpResponse(indicators_csv(framework), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="framework-{framework.code}-v{framework.version}.csv"'
+    )
+    return response

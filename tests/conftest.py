@@ -42,6 +42,23 @@ def pytest_sessionfinish(session, exitstatus):
         embedded.stop_postgres()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and before it is dropped at the end of the run, no other
+    session left on it: a connection a worker, server or thread of some test still holds would
+    make the DROP fail and leave the database behind on the server."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [connection.settings_dict["NAME"]],
+            )
+
+
 # --- organisation and staff --------------------------------------------------------------------
 
 

@@ -311,11 +311,26 @@ def improvement_slice(name: str, today: dt.date) -> Q | None:
 SURVEY_CACHE_SECONDS = 600
 
 
-def _survey_results(user) -> dict:
+def survey_narrowing(filters: DashboardFilters):
+    """The dashboard's filters on survey answers: invitations of the chosen branch (with its
+    outlets) or grid, to customers holding a loan of the chosen product, answered by the end
+    of the period."""
+    from surveys.analysis import Narrowing
+
+    return Narrowing(
+        unit_ids=filters.branch_unit_ids,
+        grid_id=filters.grid.pk if filters.grid else None,
+        product_id=filters.product.pk if filters.product else None,
+        until=filters.end_at,
+    )
+
+
+def _survey_results(user, filters: DashboardFilters) -> dict:
     """The latest campaign's index, its change, the indicator table and the quadrant chart, in
-    the user's scope. They change only when answers arrive, and reading them means summing every
-    answer of two campaigns, so they are cached: the key holds the newest response id (a new
-    answer recomputes at once) and the entry lives at most ten minutes."""
+    the user's scope narrowed by the filters (``survey_narrowing``). They change only when
+    answers arrive, and reading them means summing every answer of two campaigns, so they are
+    cached: the key holds the filters and the newest response id (a new answer recomputes at
+    once) and the entry lives at most ten minutes."""
     from django.core.cache import cache
     from django.db.models import Max
     from django.utils import timezone
@@ -329,17 +344,23 @@ def _survey_results(user) -> dict:
 
     newest = Response.objects.aggregate(newest=Max("pk"))["newest"] or 0
     root = scope_root(user)
-    key = "dashboard:surveys:{}:{}:{}:{}".format(
-        root.pk if root else 0, ",".join(user_roles(user)), get_language(), newest
+    key = "dashboard:surveys:{}:{}:{}:{}:{}".format(
+        root.pk if root else 0,
+        ",".join(user_roles(user)),
+        get_language(),
+        newest,
+        filters.querystring(),
     )
     cached = cache.get(key)
     if cached is not None:
         return cached
     result: dict = {"figures": [], "tables": [], "charts": {}, "computed_at": timezone.now()}
-    latest = selectors.latest_index(user)
+    narrowing = survey_narrowing(filters)
+    latest = selectors.latest_index(user, narrowing=narrowing)
     if latest is not None:
         campaign = latest["campaign"]
-        url = reverse("surveys:analysis", args=[campaign.pk])
+        # The analysis page narrowed the same way shows the same index and means.
+        url = f"{reverse('surveys:analysis', args=[campaign.pk])}?{filters.querystring()}"
         result["figures"] = [
             Figure(
                 "satisfaction_index",
@@ -363,7 +384,7 @@ def _survey_results(user) -> dict:
                 url,
             ),
         ]
-        body = analysis.campaign_analysis(user=user, campaign=campaign)
+        body = analysis.campaign_analysis(user=user, campaign=campaign, narrowing=narrowing)
         quadrant_names = {
             1: _("Keep up"),
             2: _("Improve first"),
@@ -420,7 +441,7 @@ def surveys_section(user, filters: DashboardFilters, drill, now: dt.datetime) ->
     from coop.dashboard.filters import bank_today
 
     today = bank_today()
-    results = _survey_results(user)
+    results = _survey_results(user, filters)
     items = improvements_base(user, filters).aggregate(
         open=Count("pk", filter=improvement_slice("open", today)),
         overdue=Count("pk", filter=improvement_slice("overdue", today)),
@@ -442,12 +463,13 @@ def surveys_section(user, filters: DashboardFilters, drill, now: dt.datetime) ->
     ]
     notes = [
         _(
-            "The index and the chart are those of the latest campaign with valid answers in "
-            "your scope; the period, branch, grid and product filters do not apply to them."
+            "The index and the chart are those of the latest campaign with valid answers "
+            "submitted by the end of the period; a chosen branch or grid keeps the customers "
+            "invited there, a chosen product those holding a loan of it."
         )
     ]
     if not results["figures"]:
-        notes.insert(0, _("No survey campaign has valid answers yet."))
+        notes.insert(0, _("No survey campaign has valid answers for these filters."))
     stamp = timezone.localtime(results["computed_at"]).strftime("%Y-%m-%d %H:%M")
     return Section(
         key="surveys",

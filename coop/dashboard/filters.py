@@ -106,13 +106,21 @@ class DashboardFilters:
         """Customers heading or filed as members of a household in the chosen grid."""
         if not self.grid:
             return Q()
-        heads = Household.objects.filter(village__grid=self.grid, head__isnull=False).values(
-            "head_id"
+        heads = (
+            Household.objects.filter(village__grid=self.grid, head__isnull=False)
+            .order_by()
+            .values("head_id")
         )
-        members = HouseholdMember.objects.filter(
-            household__village__grid=self.grid, customer__isnull=False
-        ).values("customer_id")
-        return Q(**{f"{prefix}pk__in": heads}) | Q(**{f"{prefix}pk__in": members})
+        members = (
+            HouseholdMember.objects.filter(
+                household__village__grid=self.grid, customer__isnull=False
+            )
+            .order_by()
+            .values("customer_id")
+        )
+        # One array of ids (``coop.lookups``), where an OR of two sub-queries would test every
+        # row of the outer table.
+        return Q(**{f"{prefix}pk__in_array": heads.union(members, all=True)})
 
     def product_q(self, lookup: str) -> Q:
         if not self.product:

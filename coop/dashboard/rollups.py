@@ -28,6 +28,7 @@ from coop.models import (
     DashboardVillageRollup,
     LoanBookMonthEnd,
 )
+from grid.metrics import Figures
 
 VILLAGES = "villages"
 ACCOUNT_MANAGERS = "account_managers"
@@ -80,17 +81,33 @@ _DELETE_ALL = "DELETE FROM {table}"
 _VILLAGES_SQL = """
 INSERT INTO {table}
        (village_id, grid_id, branch_id, households, filed, evaluated, pre_credited, signed,
-        refreshed_at)
+        granted, drawn, refreshed_at)
 SELECT f.village_id, v.grid_id, g.branch_id, f.households, f.filed, f.evaluated,
-       f.pre_credited, f.signed, %(now)s
+       f.pre_credited, f.signed, COALESCE(gr.granted, 0), COALESCE(dr.drawn, 0), %(now)s
   FROM ({figures}) f
   JOIN {village} v ON v.id = f.village_id
   JOIN {grid} g ON g.id = v.grid_id
+  LEFT JOIN (
+        SELECT h.village_id, SUM(cl."limit") AS granted
+          FROM {entry} e
+          JOIN {household} h ON h.id = e.household_id
+          JOIN {line} cl ON cl.id = e.credit_line_id
+         GROUP BY h.village_id
+       ) gr ON gr.village_id = f.village_id
+  LEFT JOIN (
+        SELECT h.village_id, SUM(l.principal) AS drawn
+          FROM {loan} l
+          JOIN {entry} e ON e.credit_line_id = l.credit_line_id
+          JOIN {household} h ON h.id = e.household_id
+         GROUP BY h.village_id
+       ) dr ON dr.village_id = f.village_id
 """
 
 
 def villages_refresh(*, now: dt.datetime | None = None) -> int:
-    """Rewrite the per-village household counts of the whole bank; returns the villages."""
+    """Rewrite the per-village household figures of the whole bank (the definitions of
+    ``grid.metrics.household_figures``: counts, granted limits and drawn principal); returns
+    the villages."""
     now = now or timezone.now()
     figures, params = village_sql()
     params["now"] = now
@@ -100,6 +117,10 @@ def villages_refresh(*, now: dt.datetime | None = None) -> int:
         figures=figures,
         village=_model_table("grid.Village"),
         grid=_model_table("grid.Grid"),
+        entry=_model_table("grid.CampaignHousehold"),
+        household=_model_table("grid.Household"),
+        line=_model_table("loans.CreditLine"),
+        loan=_model_table("loans.Loan"),
     )
     with transaction.atomic(), connection.cursor() as cursor:
         _serialise(cursor, VILLAGES)
@@ -108,6 +129,39 @@ def villages_refresh(*, now: dt.datetime | None = None) -> int:
         count = cursor.rowcount
         _stamp(VILLAGES, now)
     return count
+
+
+def village_rollup_rows(grid_ids) -> list[tuple[int, int, Figures]]:
+    """(grid id, branch id, figures) per village of ``grid_ids`` (a list or a ``values("pk")``
+    sub-query) from the village rollup, in one query; empty before the first refresh (check
+    ``as_of(VILLAGES)`` first)."""
+    rows = DashboardVillageRollup.objects.filter(grid_id__in=grid_ids).values_list(
+        "grid_id",
+        "branch_id",
+        "households",
+        "filed",
+        "evaluated",
+        "pre_credited",
+        "signed",
+        "granted",
+        "drawn",
+    )
+    return [
+        (
+            grid,
+            branch,
+            Figures(
+                households=n,
+                filed=filed,
+                evaluated=evaluated,
+                pre_credited=pre,
+                signed=signed,
+                granted=granted,
+                drawn=drawn,
+            ),
+        )
+        for grid, branch, n, filed, evaluated, pre, signed, granted, drawn in rows
+    ]
 
 
 # --- account managers ---------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Drill: PostgreSQL restarts under load. gunicorn serves the API with the production settings
-(persistent connections, health checks) from a private PostgreSQL; client threads call it
-without pause while the server stops for a few seconds and starts again. Requests fail only
-while it is down, and from shortly after its return none fails."""
+(persistent connections, health checks) from a private PostgreSQL; client threads read it and a
+teller's client records counter services without pause while the server stops for a few seconds
+and starts again. Requests fail only while it is down, and from shortly after its return none
+fails. Every write that answered 201 is in the database once, with its audit row; a write that
+failed left nothing half-done (a service is there with its audit row, or not at all)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import sys
 import threading
 import time
 
+import psycopg2
 import pytest
 import requests
 from django.db import connection
@@ -34,6 +37,8 @@ def test_postgres_restart_error_window_is_bounded(
     log = drill_log
     manager = make_staff(Role.BRANCH_MANAGER)
     token = Token.objects.create(user=manager).key
+    teller = make_staff(Role.TELLER, unit="B01-01")
+    teller_token = Token.objects.create(user=teller).key
     private_postgres.copy_database(connection.settings_dict, "coop")
     log.say(
         f"private PostgreSQL on 127.0.0.1:{private_postgres.port} holds a copy of the test data"
@@ -102,7 +107,33 @@ def test_postgres_restart_error_window_is_bounded(
                 results.append((sent if status == 200 else finished, status == 200))
                 outcomes.append((finished, outcome))
 
+    writes: list[tuple[float, str, int | None]] = []  # (sent, note, status or None)
+
+    def writer() -> None:
+        with requests.Session() as session:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                note = f"drill-write-{n}"
+                sent = time.monotonic() - start
+                try:
+                    status = session.post(
+                        f"{base}/api/v1/service-interactions/",
+                        json={
+                            "business_type": "deposit",
+                            "wait_minutes": 3,
+                            "handling_minutes": 4,
+                            "note": note,
+                        },
+                        headers={"Authorization": f"Token {teller_token}"},
+                        timeout=10,
+                    ).status_code
+                except requests.RequestException:
+                    status = None
+                writes.append((sent, note, status))
+
     threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    threads.append(threading.Thread(target=writer))
     for thread in threads:
         thread.start()
     time.sleep(BEFORE_SECONDS)
@@ -135,6 +166,31 @@ def test_postgres_restart_error_window_is_bounded(
     )
     log.measure("requests_after_recovery_bound", len(after))
 
+    # What the writes left in the database.
+    with psycopg2.connect(private_postgres.url("coop")) as db, db.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.note, count(*) OVER (PARTITION BY s.note),"
+            "       (SELECT count(*) FROM coop_auditevent a"
+            "         WHERE a.action = 'service_interaction.record'"
+            "           AND a.object_id = s.id::text)"
+            "  FROM customers_serviceinteraction s WHERE s.note LIKE 'drill-write-%'"
+        )
+        stored = {note: (copies, audits) for note, copies, audits in cursor.fetchall()}
+    db.close()
+    created = [note for _t, note, status in writes if status == 201]
+    failed_writes = [note for _t, note, status in writes if status != 201]
+    committed_unseen = [note for note in failed_writes if note in stored]
+    log.measure("writes_total", len(writes))
+    log.measure("writes_failed", len(failed_writes))
+    log.measure("writes_committed_but_reported_failed", len(committed_unseen))
+    log.measure("writes_stored", len(stored))
+
     assert before and all(before)
     assert after and all(after)
     assert window <= (up_at - down_at) + RECOVERY_BOUND
+    assert created and failed_writes, "the writer must have run through the outage"
+    assert all(note in stored for note in created), "a write answered 201 is missing"
+    assert all(copies == 1 and audits == 1 for copies, audits in stored.values()), stored
+    assert set(stored) <= {note for _t, note, _s in writes}
+    late = [status == 201 for sent, _note, status in writes if sent >= up_at + RECOVERY_BOUND]
+    assert late and all(late)

@@ -38,7 +38,7 @@ PAGES = [
     ("am_a", reverse("risk:open_list"), 7),
     ("director", reverse("risk:timing"), 8),
     ("director", reverse("risk:timing") + "?by=month", 8),
-    ("director", reverse("risk:rules"), 11),
+    ("director", reverse("risk:rules"), 12),  # + the inspection rule
     ("director", reverse("risk:rules_edit"), 9),
     ("hq_risk1", "/api/v1/approval-cases/", 8),
     ("hq_risk1", "/api/v1/approval-cases/?view=waiting", 9),
