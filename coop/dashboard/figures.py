@@ -48,7 +48,6 @@ from coop.dashboard.sql import village_figures
 from coop.models import (
     AccountManagerDay,
     AccountManagerMarketingMonth,
-    DashboardVillageRollup,
     OrgUnit,
     TaskRun,
     User,
@@ -768,14 +767,8 @@ def grid_section(user, filters: DashboardFilters, drill: Drill) -> Section:
         by_village = village_figures(households_base(user, filters))
     else:
         by_village = {
-            row.village_id: Figures(
-                households=row.households,
-                filed=row.filed,
-                evaluated=row.evaluated,
-                pre_credited=row.pre_credited,
-                signed=row.signed,
-            )
-            for row in DashboardVillageRollup.objects.filter(
+            village: figures
+            for village, _grid, _branch, figures in rollups.village_rollup_rows(
                 village_id__in=[v.pk for v in villages]
             )
         }

@@ -131,11 +131,12 @@ def villages_refresh(*, now: dt.datetime | None = None) -> int:
     return count
 
 
-def village_rollup_rows(grid_ids) -> list[tuple[int, int, Figures]]:
-    """(grid id, branch id, figures) per village of ``grid_ids`` (a list or a ``values("pk")``
-    sub-query) from the village rollup, in one query; empty before the first refresh (check
-    ``as_of(VILLAGES)`` first)."""
-    rows = DashboardVillageRollup.objects.filter(grid_id__in=grid_ids).values_list(
+def village_rollup_rows(**lookup) -> list[tuple[int, int, int, Figures]]:
+    """(village id, grid id, branch id, figures) per village of the village rollup matching
+    ``lookup`` (``grid_id__in=…``, ``village_id__in=…``), in one query; empty before the first
+    refresh (check ``as_of(VILLAGES)`` first)."""
+    rows = DashboardVillageRollup.objects.filter(**lookup).values_list(
+        "village_id",
         "grid_id",
         "branch_id",
         "households",
@@ -148,6 +149,7 @@ def village_rollup_rows(grid_ids) -> list[tuple[int, int, Figures]]:
     )
     return [
         (
+            village,
             grid,
             branch,
             Figures(
@@ -160,7 +162,7 @@ def village_rollup_rows(grid_ids) -> list[tuple[int, int, Figures]]:
                 drawn=drawn,
             ),
         )
-        for grid, branch, n, filed, evaluated, pre, signed, granted, drawn in rows
+        for village, grid, branch, n, filed, evaluated, pre, signed, granted, drawn in rows
     ]
 
 

@@ -77,7 +77,9 @@ def _coverage_figures(grids) -> tuple[dict, dict | None, object]:
         return metrics.household_figures(households, "branch"), None, None
     by_branch: dict[int, metrics.Figures] = {}
     by_grid: dict[int, metrics.Figures] = {}
-    for grid_id, branch_id, figures in rollups.village_rollup_rows(grids.values("pk")):
+    for _village, grid_id, branch_id, figures in rollups.village_rollup_rows(
+        grid_id__in=grids.values("pk")
+    ):
         by_branch.setdefault(branch_id, metrics.Figures()).add(figures)
         by_grid.setdefault(grid_id, metrics.Figures()).add(figures)
     return by_branch, by_grid, as_of

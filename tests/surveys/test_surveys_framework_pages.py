@@ -7,11 +7,10 @@ from __future__ import annotations
 import csv
 import io
 
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from openpyxl import Workbook
 
 from surveys.models import Framework, Indicator
+from tests.surveys.test_surveys_import import csv_file, xlsx_file
 
 ROWS = [
     ["code", "name", "name_en", "parent"],
@@ -21,21 +20,6 @@ ROWS = [
     ["P", "产品", "Product", ""],
     ["P1", "利率", "Rate", "P"],
 ]
-
-
-def csv_file(rows, name="indicators.csv") -> SimpleUploadedFile:
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return SimpleUploadedFile(name, out.getvalue().encode("utf-8"), content_type="text/csv")
-
-
-def xlsx_file(rows) -> SimpleUploadedFile:
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    data = io.BytesIO()
-    book.save(data)
-    return SimpleUploadedFile("indicators.xlsx", data.getvalue())
 
 
 def post(client, file, **fields):
