@@ -127,6 +127,24 @@ class AuditEvent(models.Model):
         return f"{self.action} {self.object_type}#{self.object_id}"
 
 
+class RequestKey(models.Model):
+    """A form's one-time key (made when the form is rendered) and what its first successful
+    submission created, so a double click or a resubmitted form creates nothing twice. Written
+    in the service's transaction: a failed attempt leaves no key behind."""
+
+    key = models.CharField(_("key"), max_length=64, unique=True)
+    action = models.CharField(_("action"), max_length=60)
+    object_id = models.BigIntegerField(_("object id"), null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("request key")
+        verbose_name_plural = _("request keys")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.key}"
+
+
 class TaskRun(models.Model):
     """One run of a periodic task, recorded by ``coop.monitor.runs.periodic_task``.
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
-from coop.models import AuditEvent, OrgUnit, User
+from coop.models import AuditEvent, OrgUnit, RequestKey, User
 from coop.roles import Role
 
 
@@ -51,6 +51,36 @@ def audit_record(
         comment=comment,
         data=data or {},
     )
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+def once_per_key(key: str, action: str, model: type[M], create: Callable[[], M]) -> M:
+    """Run ``create`` once for a form's one-time ``key``: a second submission of the same form
+    (double click, back and submit again) returns what the first created. Call it inside the
+    service's transaction. Two submissions at the same moment meet on the key's unique index:
+    the second waits for the first to commit, then returns its object (or, if the first was
+    refused and rolled back, runs itself). An empty key (API callers) runs ``create`` plainly."""
+    key = (key or "").strip()
+    if not key:
+        return create()
+    if len(key) > 64:
+        raise DomainError(_("The form has expired; open it again."), field="idempotency_key")
+    try:
+        with transaction.atomic():
+            claimed = RequestKey.objects.create(key=key, action=action)
+    except IntegrityError:
+        earlier = RequestKey.objects.get(key=key)
+        if earlier.action != action or earlier.object_id is None:
+            raise ConflictError(
+                _("This form was already used for something else; open it again."), code="key"
+            ) from None
+        return model.objects.get(pk=earlier.object_id)
+    result = create()
+    claimed.object_id = result.pk
+    claimed.save(update_fields=["object_id"])
+    return result
 
 
 def audit_record_many(rows: Iterable[dict], *, batch_size: int = 1000) -> int:

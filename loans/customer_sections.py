@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Sum
 
 from customers.profile_sections import Section, register
-from loans.models import CreditLine, Loan, LoanApplication
+from loans.models import CreditLine, GuaranteeContract, Loan, LoanApplication
 
 SECTION_SIZE = 10
 LIVE_STATES = (Loan.State.CONTRACTED, Loan.State.ACTIVE, Loan.State.OVERDUE)
@@ -39,11 +39,20 @@ def loans_context(*, user, customer) -> dict | None:
             .select_related("product")
             .order_by("-created_at", "-id")[:SECTION_SIZE]
         )
+    guarantees = list(
+        GuaranteeContract.objects.filter(customer=customer).order_by("-valid_to", "-id")[
+            :SECTION_SIZE
+        ]
+    )
     return {
+        "customer": customer,
         "loans": loans,
         "outstanding": outstanding or 0,
         "credit_lines": lines,
+        "guarantees": guarantees,
         "applications": applications,
+        "can_grant": user.has_perm("loans.add_creditline"),
+        "can_record_guarantee": user.has_perm("loans.add_guaranteecontract"),
     }
 
 

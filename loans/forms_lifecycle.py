@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coop.models import OrgUnit
+from coop.money import format_yuan
 from loans.models import Classification, CreditLine, Loan, Product, RepaymentMethod
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -28,6 +29,18 @@ class StyledForm(forms.Form):
                 continue
             css = "form-select" if isinstance(widget, forms.Select) else "form-control"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+
+class _KeyedForm(StyledForm):
+    """A form that carries an idempotency key made when it is rendered: submitting it twice
+    (double click, back and submit again) is recognised as the same request."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        initial = kwargs.setdefault("initial", {})
+        initial.setdefault("idempotency_key", str(uuid.uuid4()))
+        super().__init__(*args, **kwargs)
 
 
 def _money_field(label) -> forms.DecimalField:
@@ -74,7 +87,72 @@ class CreditLineFilterForm(StyledForm):
     )
 
 
-class DrawdownForm(StyledForm):
+class CreditLineGrantForm(_KeyedForm):
+    """Grant a credit line (授信) to one customer: the products offered to them, with the
+    amount range their rating allows in each product's label."""
+
+    product = forms.ChoiceField(label=_("Product"), choices=())
+    limit = _money_field(_("Limit (yuan)"))
+    valid_from = forms.DateField(label=_("Valid from"), widget=DATE)
+    valid_to = forms.DateField(label=_("Valid to"), widget=DATE)
+    revolving = forms.BooleanField(
+        label=_("Revolving"),
+        required=False,
+        help_text=_("Repaid amounts can be drawn again until the end date (revolving products)."),
+    )
+    guarantee_contract = forms.ModelChoiceField(
+        label=_("Maximum-amount guarantee contract"),
+        required=False,
+        queryset=None,
+        empty_label=_("None"),
+        help_text=_("Required by products secured by a maximum-amount guarantee."),
+    )
+
+    def __init__(self, *args, offers, guarantees, **kwargs):
+        """``offers``: (product, min amount, max amount) for each product offered to the
+        customer (``eligible_products``)."""
+        today = timezone.localdate()
+        kwargs.setdefault("initial", {"valid_from": today, "valid_to": _year_on(today)})
+        super().__init__(*args, **kwargs)
+        self.products = {str(product.pk): product for product, _low, _high in offers}
+        self.fields["product"].choices = [("", "---------")] + [
+            (str(product.pk), f"{product.name} ({format_yuan(low)} – {format_yuan(high)})")
+            for product, low, high in offers
+        ]
+        self.fields["guarantee_contract"].queryset = guarantees
+        self.fields["revolving"].widget.attrs["class"] = "form-check-input"
+
+    def clean_product(self) -> Product:
+        return self.products[self.cleaned_data["product"]]
+
+
+def _year_on(day):
+    """The day before the same date next year: a one-year line."""
+    from dateutil.relativedelta import relativedelta
+
+    return day + relativedelta(years=1) - relativedelta(days=1)
+
+
+class GuaranteeContractForm(_KeyedForm):
+    guarantor_name = forms.CharField(label=_("Guarantor"), max_length=100)
+    guarantor_is_company = forms.BooleanField(
+        label=_("The guarantor is a guarantee company"), required=False
+    )
+    max_amount = _money_field(_("Maximum guaranteed amount (yuan)"))
+    valid_from = forms.DateField(label=_("Valid from"), widget=DATE)
+    valid_to = forms.DateField(label=_("Valid to"), widget=DATE)
+    signed_on = forms.DateField(label=_("Signed on"), widget=DATE)
+
+    def __init__(self, *args, **kwargs):
+        today = timezone.localdate()
+        kwargs.setdefault(
+            "initial", {"valid_from": today, "valid_to": _year_on(today), "signed_on": today}
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["guarantor_is_company"].widget.attrs["class"] = "form-check-input"
+
+
+class DrawdownForm(_KeyedForm):
     amount = _money_field(_("Amount (yuan)"))
     term_months = forms.IntegerField(label=_("Term (months)"), min_value=1, max_value=360)
     repayment_method = forms.ChoiceField(label=_("Repayment method"), choices=())
@@ -133,18 +211,6 @@ class NoticeForm(StyledForm):
         max_length=40,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
-
-
-class _KeyedForm(StyledForm):
-    """A form that carries an idempotency key made when it is rendered: submitting it twice
-    (double click, back and submit again) is recognised as the same request."""
-
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
-
-    def __init__(self, *args, **kwargs):
-        initial = kwargs.setdefault("initial", {})
-        initial.setdefault("idempotency_key", str(uuid.uuid4()))
-        super().__init__(*args, **kwargs)
 
 
 class DisburseForm(_KeyedForm):

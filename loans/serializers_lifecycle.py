@@ -220,6 +220,12 @@ class CreditLineGrantIn(serializers.Serializer):
     source = serializers.ChoiceField(
         choices=CreditLine.Source.choices, default=CreditLine.Source.APPLICATION
     )
+    idempotency_key = serializers.CharField(
+        max_length=64,
+        required=False,
+        default="",
+        help_text="Optional: the same key again returns the line the first request granted.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -228,6 +234,9 @@ class CreditLineGrantIn(serializers.Serializer):
         request = self.context.get("request")
         user = request.user if request is not None else None
         self.fields["customer"].queryset = customers_visible(user)
+        self.fields["guarantee_contract"].queryset = GuaranteeContract.objects.filter(
+            customer__in=customers_visible(user)
+        )
 
     def validate(self, attrs):
         if attrs["valid_to"] < attrs["valid_from"]:
@@ -243,6 +252,12 @@ class DrawdownIn(serializers.Serializer):
     repayment_method = serializers.ChoiceField(choices=RepaymentMethod.choices)
     annual_rate = serializers.DecimalField(max_digits=8, decimal_places=6, min_value=0)
     purpose = serializers.CharField(max_length=200)
+    idempotency_key = serializers.CharField(
+        max_length=64,
+        required=False,
+        default="",
+        help_text="Optional: the same key again returns the loan the first request drew.",
+    )
 
 
 class RepaymentIn(serializers.Serializer):

@@ -87,7 +87,9 @@ class CreditLineListApi(generics.GenericAPIView):
     def post(self, request):
         data_in = CreditLineGrantIn(data=request.data, context={"request": request})
         data_in.is_valid(raise_exception=True)
-        line = credit_line_grant(actor=request.user, **data_in.validated_data)
+        terms = dict(data_in.validated_data)
+        key = terms.pop("idempotency_key")
+        line = credit_line_grant(actor=request.user, request_key=key, **terms)
         out = credit_line_get(user=request.user, pk=line.pk)
         return Response(CreditLineOut(out).data, status=status.HTTP_201_CREATED)
 
@@ -113,7 +115,9 @@ class CreditLineDrawdownApi(APIView):
         line = credit_line_get(user=request.user, pk=pk)
         data_in = DrawdownIn(data=request.data)
         data_in.is_valid(raise_exception=True)
-        loan = credit_line_drawdown(actor=request.user, credit_line=line, **data_in.validated_data)
+        terms = dict(data_in.validated_data)
+        key = terms.pop("idempotency_key")
+        loan = credit_line_drawdown(actor=request.user, credit_line=line, request_key=key, **terms)
         out = loan_get(user=request.user, pk=loan.pk)
         return Response(LoanDetailOut(out).data, status=status.HTTP_201_CREATED)
 

@@ -25,13 +25,16 @@ from coop.models import OrgUnit
 from coop.money import format_yuan
 from coop.scoping import sees_whole_bank, visible_org_unit_ids
 from coop.services import ConflictError, DomainError
+from customers.selectors import customer_get
 from loans.forms_lifecycle import (
     CommentForm,
     ContractForm,
     CreditLineFilterForm,
+    CreditLineGrantForm,
     DecideForm,
     DisburseForm,
     DrawdownForm,
+    GuaranteeContractForm,
     LoanFilterForm,
     NoticeForm,
     OverrideForm,
@@ -77,7 +80,7 @@ from loans.selectors_lifecycle import (
     override_get,
     schedule_totals,
 )
-from loans.selectors_origination import format_rate
+from loans.selectors_origination import eligible_products, format_rate
 from loans.services.classification import (
     classification_override_approve,
     classification_override_propose,
@@ -85,7 +88,11 @@ from loans.services.classification import (
     classification_override_release,
     loan_write_off,
 )
-from loans.services.credit import credit_line_drawdown
+from loans.services.credit import (
+    credit_line_drawdown,
+    credit_line_grant,
+    guarantee_contract_create,
+)
 from loans.services.disbursement import contract_create, contract_sign, loan_disburse, notice_issue
 from loans.services.lifecycle_common import loan_policy
 from loans.services.repayment import position, repayment_record
@@ -261,6 +268,100 @@ def credit_line_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _customer_from_query(request: HttpRequest):
+    """The customer named by ``?customer=<id>`` (or the posted field), in the user's scope
+    (404 otherwise); None when the request names none."""
+    customer_id = request.GET.get("customer") or request.POST.get("customer")
+    if not customer_id:
+        return None
+    return customer_get(user=request.user, pk=customer_id)
+
+
+def _pick_customer_first(request: HttpRequest) -> HttpResponse:
+    messages.info(request, _("Open the customer's file first; the action is in its loans section."))
+    return redirect("customers:list")
+
+
+@login_required
+@permission_required("loans.add_creditline", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def credit_line_new(request: HttpRequest) -> HttpResponse:
+    """A branch manager grants a credit line (授信) to a customer of their branch."""
+    customer = _customer_from_query(request)
+    if customer is None:
+        return _pick_customer_first(request)
+    form = CreditLineGrantForm(
+        request.POST or None,
+        offers=eligible_products(customer),
+        guarantees=guarantee_contracts_of(customer.pk),
+    )
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        line, status = _attempt(
+            form,
+            lambda: credit_line_grant(
+                actor=request.user,
+                customer=customer,
+                product=data["product"],
+                limit=data["limit"],
+                valid_from=data["valid_from"],
+                valid_to=data["valid_to"],
+                revolving=data["revolving"],
+                guarantee_contract=data["guarantee_contract"],
+                request_key=data["idempotency_key"],
+            ),
+        )
+        if line is not None:
+            messages.success(
+                request, _("Credit line %(number)s granted.") % {"number": line.number}
+            )
+            return redirect("loans:credit_line_detail", pk=line.pk)
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "loans/lifecycle_credit_line_form.html",
+        {"customer": customer, "form": form},
+        status=status,
+    )
+
+
+@login_required
+@permission_required("loans.add_guaranteecontract", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def guarantee_contract_new(request: HttpRequest) -> HttpResponse:
+    """Record a signed maximum-amount guarantee contract (最高额保证合同) for a borrower."""
+    customer = _customer_from_query(request)
+    if customer is None:
+        return _pick_customer_first(request)
+    form = GuaranteeContractForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        terms = dict(form.cleaned_data)
+        key = terms.pop("idempotency_key")
+        guarantee, status = _attempt(
+            form,
+            lambda: guarantee_contract_create(
+                actor=request.user, customer=customer, request_key=key, **terms
+            ),
+        )
+        if guarantee is not None:
+            messages.success(
+                request,
+                _("Guarantee contract %(number)s recorded.") % {"number": guarantee.number},
+            )
+            return redirect("customers:detail", pk=customer.pk)
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "loans/lifecycle_guarantee_form.html",
+        {"customer": customer, "form": form},
+        status=status,
+    )
+
+
 @login_required
 @permission_required("loans.add_contract", raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -280,6 +381,7 @@ def drawdown_new(request: HttpRequest, pk: int) -> HttpResponse:
                 repayment_method=data["repayment_method"],
                 annual_rate=form.annual_rate,
                 purpose=data["purpose"],
+                request_key=data["idempotency_key"],
             ),
         )
         if loan is not None:
@@ -703,6 +805,8 @@ urlpatterns = [
     path("loan/<int:pk>/write-off/", write_off, name="write_off"),
     path("overrides/<int:pk>/decide/", override_decide, name="override_decide"),
     path("credit-lines/", credit_lines, name="credit_lines"),
+    path("credit-lines/new/", credit_line_new, name="credit_line_new"),
+    path("guarantee-contracts/new/", guarantee_contract_new, name="guarantee_contract_new"),
     path("credit-lines/<int:pk>/", credit_line_detail, name="credit_line_detail"),
     path("credit-lines/<int:pk>/drawdown/", drawdown_new, name="drawdown_new"),
     path("contracts/new/", contract_new, name="contract_new"),

@@ -843,3 +843,17 @@ def test_workbench_entries_open_for_exactly_their_roles(client, make_staff, key,
     response = client.get(entry.url)
 
     assert response.status_code == (200 if role in entry.roles else 403)
+
+
+def test_a_file_without_a_birth_date_shows_a_dash_not_an_age(client, make_staff):
+    manager = make_staff(Role.ACCOUNT_MANAGER, unit="B01")
+    undated = Customer.objects.create(
+        kind="individual", name="无证件客户", branch=manager.org_unit, owner=manager
+    )
+    dated = make_customer(manager, name="有证件客户")
+    client.force_login(manager)
+    page = client.get(f"/customers/{undated.pk}/").content.decode()
+    age = page.split('data-testid="customer-age">', 1)[1].split("</dd>", 1)[0]
+    assert age == "—"
+    shown = client.get(f"/customers/{dated.pk}/").content.decode()
+    assert f"{dated.age()} years" in shown.split('data-testid="customer-age">', 1)[1]

@@ -106,6 +106,37 @@ def test_grant_refusals(staff, world):
     assert CreditLine.objects.count() == before
 
 
+def test_a_repeated_idempotency_key_grants_and_draws_once(staff, world):
+    manager, risk = api_for(staff.manager), api_for(staff.risk)
+    key = str(uuid.uuid4())
+    first = manager.post(
+        "/api/v1/credit-lines/", grant_payload(world, idempotency_key=key), format="json"
+    )
+    again = manager.post(
+        "/api/v1/credit-lines/", grant_payload(world, idempotency_key=key), format="json"
+    )
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert CreditLine.objects.filter(customer=world["customer"]).count() == 2  # world's + this
+
+    url = f"/api/v1/credit-lines/{first.json()['id']}/drawdowns/"
+    payload = {
+        "amount": "1000.00",
+        "term_months": 12,
+        "repayment_method": "equal_principal",
+        "annual_rate": "0.060000",
+        "purpose": "购买农机",
+        "idempotency_key": str(uuid.uuid4()),
+    }
+    drawn = [risk.post(url, payload, format="json") for _ in range(2)]
+    assert [response.status_code for response in drawn] == [201, 201]
+    assert drawn[0].json()["id"] == drawn[1].json()["id"]
+    assert Loan.objects.filter(credit_line_id=first.json()["id"]).count() == 1
+    # A key already used to grant a line is refused for a drawdown.
+    replay = risk.post(url, {**payload, "idempotency_key": key}, format="json")
+    assert replay.status_code == 409 and replay.json()["code"] == "key"
+
+
 def test_credit_lines_are_scoped(staff, world):
     listed = api_for(staff.manager).get("/api/v1/credit-lines/").json()
 

@@ -4,12 +4,13 @@ resubmission of the same form disburse nothing twice."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from coop.models import AuditEvent
-from loans.models import DisbursementNotice, Installment, Loan
+from loans.models import CreditLine, DisbursementNotice, Installment, Loan
 from tests.conftest import login
 from tests.loans import test_lifecycle_factories as factories
 from tests.loans.test_lifecycle_factories import draw, grant, issue, make_customer, make_product
@@ -68,3 +69,30 @@ def test_teller_records_a_disbursement_once(page, org, staff):
     # And the notice no longer waits in the teller's list
     page.goto(page.base_url + "/loans/notices/")
     assert page.locator(f"[data-testid=notice-row]:has-text('{notice.number}')").count() == 0
+
+
+def test_branch_manager_grants_a_line_from_the_customer_file(page, org, staff):
+    # Given a customer of the branch and a revolving product offered to them
+    customer = make_customer(org, staff.am, name="李春华")
+    product = make_product(name="丰收贷", revolving_years=2)
+
+    # When the branch manager opens the file, follows "grant a credit line" and double-clicks
+    login(page, staff.manager.username)
+    page.goto(page.base_url + f"/customers/{customer.pk}/")
+    page.click("[data-testid=grant-credit-line]")
+    page.wait_for_selector("[data-testid=credit-line-form]")
+    page.select_option("[name=product]", str(product.pk))
+    page.fill("[name=limit]", "30000")
+    page.check("[name=revolving]")
+    page.dblclick("[data-testid=credit-line-submit]")
+    page.wait_for_url("**/loans/credit-lines/*/")
+
+    # Then one line is granted, shown with its limit, and audited once
+    line = CreditLine.objects.get(customer=customer)
+    assert (line.product_id, line.limit, line.revolving) == (product.pk, Decimal("30000.00"), True)
+    assert "¥30,000.00" in page.content()
+    assert AuditEvent.objects.filter(action="credit_line.grant").count() == 1
+
+    # And the customer's file lists it
+    page.goto(page.base_url + f"/customers/{customer.pk}/")
+    assert page.locator(f"[data-testid=credit-line-row]:has-text('{line.number}')").count() == 1

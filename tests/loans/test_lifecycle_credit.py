@@ -69,6 +69,46 @@ def test_concurrent_drawdowns_never_exceed_the_limit(transactional_db, org, staf
     assert len({loan.number for loan in loans}) == 6
 
 
+def test_concurrent_submissions_of_one_form_draw_once(transactional_db, org, staff):
+    # Given a line of 20,000 and one drawdown form (its one-time key)
+    customer = make_customer(org, staff.am)
+    line = grant(staff.manager, customer, make_product(), limit="20000.00")
+    key = str(uuid.uuid4())
+    loans: list[int] = []
+    barrier = threading.Barrier(6)
+
+    def submit() -> None:
+        try:
+            barrier.wait()
+            loan = credit_line_drawdown(
+                actor=staff.risk,
+                credit_line=CreditLine.objects.get(pk=line.pk),
+                amount=D("3000.00"),
+                term_months=12,
+                repayment_method="equal_principal",
+                annual_rate=D("0.0600"),
+                purpose="购买化肥",
+                drawn_on=date(2025, 1, 10),
+                request_key=key,
+            )
+            loans.append(loan.pk)
+        finally:
+            connection.close()
+
+    # When the same form arrives six times at the same moment
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then every submission answers with the one loan drawn, and the line carries it once
+    assert len(loans) == 6 and len(set(loans)) == 1
+    assert Loan.objects.filter(credit_line=line).count() == 1
+    assert credit_line_usage(CreditLine.objects.get(pk=line.pk)).available == D("17000.00")
+    assert AuditEvent.objects.filter(action="credit_line.drawdown").count() == 1
+
+
 def test_revolving_line_availability_follows_outstanding_principal(org, staff):
     # Given a revolving line of 20,000 with a disbursed 12,000 loan
     customer = make_customer(org, staff.am)

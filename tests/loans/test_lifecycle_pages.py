@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from coop.models import AuditEvent
 from coop.roles import Role
 from loans.models import (
     ClassificationOverride,
@@ -201,21 +202,32 @@ def test_drawdown_page_creates_the_contract(client, staff, book):
     url = f"/loans/credit-lines/{book['line'].pk}/drawdown/"
     assert client.get(url).status_code == 200
 
-    response = client.post(
-        url,
-        {
-            "amount": "5000.00",
-            "term_months": "6",
-            "repayment_method": "equal_installment",
-            "annual_rate_percent": "5.5",
-            "purpose": "购买种子",
-        },
-    )
+    form = {
+        "idempotency_key": str(uuid.uuid4()),
+        "amount": "5000.00",
+        "term_months": "6",
+        "repayment_method": "equal_installment",
+        "annual_rate_percent": "5.5",
+        "purpose": "购买种子",
+    }
+    before = Loan.objects.filter(credit_line=book["line"]).count()
+    response = client.post(url, form)
 
     loan = Loan.objects.filter(credit_line=book["line"]).order_by("-id").first()
     assert response.status_code == 302
     assert response["Location"] == f"/loans/contracts/{loan.contract_id}/"
     assert (loan.principal, loan.annual_rate) == (D("5000.00"), D("0.055000"))
+
+    # The same form submitted again (a double click) lands on the same contract, drawing once.
+    again = client.post(url, form)
+    assert again["Location"] == response["Location"]
+    assert Loan.objects.filter(credit_line=book["line"]).count() == before + 1
+    assert (
+        AuditEvent.objects.filter(
+            action="credit_line.drawdown", object_id=str(book["line"].pk)
+        ).count()
+        == before + 1
+    )
 
 
 def test_drawdown_page_shows_the_refusal_and_changes_nothing(client, staff, book):
@@ -225,6 +237,7 @@ def test_drawdown_page_shows_the_refusal_and_changes_nothing(client, staff, book
     response = client.post(
         f"/loans/credit-lines/{book['line'].pk}/drawdown/",
         {
+            "idempotency_key": str(uuid.uuid4()),
             "amount": "40000.00",
             "term_months": "6",
             "repayment_method": "equal_installment",
