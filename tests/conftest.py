@@ -271,8 +271,19 @@ def page(browser, live_server):
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.base_url = live_server.url
+    # Every browser test also fails on a script error or a console error (a blocked script or
+    # style, a failed fetch, a chart that threw): what a user would meet as a broken page.
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    page.on(
+        "console",
+        lambda message: errors.append(f"{page.url}: console {message.type}: {message.text}")
+        if message.type == "error"
+        else None,
+    )
     yield page
     context.close()
+    assert errors == [], "the browser reported errors:\n" + "\n".join(errors)
 
 
 def login(page, username: str, password: str = "pw-Secret-123") -> None:
