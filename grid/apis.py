@@ -52,6 +52,7 @@ from grid.serializers import (
     CampaignSerializer,
     CampaignSigningInputSerializer,
     CampaignTransitionInputSerializer,
+    CampaignUpdateInputSerializer,
     EvaluatorsInputSerializer,
     FollowUpDoneInputSerializer,
     FollowUpDoneOutputSerializer,
@@ -76,6 +77,7 @@ from grid.services.campaigns import (
     campaign_reconcile,
     campaign_start_crediting,
     campaign_start_follow_up,
+    campaign_update,
     evaluation_submit,
 )
 from grid.services.followups import followup_complete
@@ -406,7 +408,10 @@ class CampaignListApi(GridApi):
 
 
 class CampaignDetailApi(GridApi):
-    required_perms = {"GET": "grid.view_villagecreditcampaign"}
+    required_perms = {
+        "GET": "grid.view_villagecreditcampaign",
+        "PATCH": "grid.change_villagecreditcampaign",
+    }
 
     @extend_schema(
         summary="A campaign with its figures",
@@ -414,8 +419,30 @@ class CampaignDetailApi(GridApi):
     )
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_or_404(_campaigns(request), pk)
-        figures = metrics.campaign_figures(VillageCreditCampaign.objects.filter(pk=campaign.pk))
-        return Response(CampaignSerializer(campaign, context={"figures": figures}).data)
+        return Response(_campaign_out(campaign))
+
+    @extend_schema(
+        summary="Change a campaign's terms (the product, start, tolerance and months only in "
+        "preparation)",
+        request=CampaignUpdateInputSerializer,
+        responses={200: CampaignSerializer, **errors(400, 403, 404, 409)},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        campaign = get_or_404(_campaigns(request), pk)
+        serializer = CampaignUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "project_manager" in data:
+            data["project_manager"] = _staff(request, data["project_manager"], "project_manager")
+        if "product" in data:
+            data["product"] = _ref(Product.objects.all(), data["product"], "product")
+        campaign = campaign_update(actor=request.user, campaign=campaign, **data)
+        return Response(_campaign_out(campaign))
+
+
+def _campaign_out(campaign: VillageCreditCampaign) -> dict:
+    figures = metrics.campaign_figures(VillageCreditCampaign.objects.filter(pk=campaign.pk))
+    return CampaignSerializer(campaign, context={"figures": figures}).data
 
 
 class CampaignEvaluatorsApi(GridApi):

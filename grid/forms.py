@@ -312,6 +312,47 @@ class CampaignForm(StyledForm):
         return data
 
 
+class CampaignEditForm(CampaignForm):
+    """The campaign's terms, village apart. Once crediting has started the terms the
+    evaluations and the signed lines depend on are shown but cannot change."""
+
+    def __init__(self, *args, campaign: VillageCreditCampaign, user, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "name": campaign.name,
+                "project_manager": campaign.project_manager_id,
+                "product": campaign.product_id,
+                "starts_on": campaign.starts_on,
+                "ends_on": campaign.ends_on,
+                "tolerance_percent": (campaign.tolerance * 100).quantize(Decimal("0.1")),
+                "credit_months": campaign.credit_months,
+            },
+        )
+        super().__init__(*args, user=user, **kwargs)
+        del self.fields["village"]
+        # The current product stays selectable even if it is no longer offered for new ones.
+        self.fields["product"].queryset = (
+            self.fields["product"].queryset | Product.objects.filter(pk=campaign.product_id)
+        ).distinct()
+        if campaign.phase != VillageCreditCampaign.Phase.PREPARATION:
+            for name in ("product", "starts_on", "tolerance_percent", "credit_months"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = _("Fixed once crediting has started.")
+
+    def terms(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "project_manager": data["project_manager"],
+            "product": data["product"],
+            "starts_on": data["starts_on"],
+            "ends_on": data["ends_on"],
+            "tolerance": data["tolerance"],
+            "credit_months": data["credit_months"],
+        }
+
+
 class EvaluatorsForm(StyledForm):
     first = StaffChoiceField(label=_("Evaluator 1"), queryset=User.objects.none())
     second = StaffChoiceField(label=_("Evaluator 2"), queryset=User.objects.none())

@@ -270,6 +270,21 @@ class CampaignInputSerializer(serializers.Serializer):
     credit_months = serializers.IntegerField(min_value=1, max_value=60, required=False)
 
 
+class CampaignUpdateInputSerializer(serializers.Serializer):
+    """The terms to change; leave out what stays. The product, the start, the tolerance and the
+    months change only in preparation (409 later)."""
+
+    name = serializers.CharField(max_length=100, required=False)
+    project_manager = serializers.IntegerField(required=False)
+    product = serializers.IntegerField(required=False)
+    starts_on = serializers.DateField(required=False)
+    ends_on = serializers.DateField(required=False)
+    tolerance = serializers.DecimalField(
+        max_digits=4, decimal_places=3, min_value=0, max_value=1, required=False
+    )
+    credit_months = serializers.IntegerField(min_value=1, max_value=60, required=False)
+
+
 class EvaluatorsInputSerializer(serializers.Serializer):
     evaluators = serializers.ListField(child=serializers.IntegerField(), min_length=3, max_length=3)
 

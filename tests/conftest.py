@@ -277,9 +277,11 @@ def page(browser, live_server):
     page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
     page.on(
         "console",
-        lambda message: errors.append(f"{page.url}: console {message.type}: {message.text}")
-        if message.type == "error"
-        else None,
+        lambda message: (
+            errors.append(f"{page.url}: console {message.type}: {message.text}")
+            if message.type == "error"
+            else None
+        ),
     )
     yield page
     context.close()

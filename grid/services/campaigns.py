@@ -79,6 +79,71 @@ def _require_phase(campaign: VillageCreditCampaign, *phases: str) -> None:
 # --- campaign ---------------------------------------------------------------------------------
 
 
+def _check_product(product: Product | None) -> None:
+    # Whole-village credit grants unsecured lines at signing (seed 000's farmer microcredit):
+    # a product needing a guarantee contract could not be signed door to door.
+    if (
+        product is None
+        or not product.is_active
+        or product.customer_kind == Product.CustomerKind.CORPORATE
+        or product.security != Product.Security.NONE
+    ):
+        raise DomainError(
+            _("Choose an active unsecured product for individuals."),
+            field="product",
+            code="product",
+        )
+
+
+def _check_terms(
+    *,
+    village: Village,
+    checking: frozenset[str] | None = None,
+    name: str,
+    project_manager: User | None,
+    product: Product | None,
+    starts_on: date,
+    ends_on: date,
+    tolerance: Decimal,
+    credit_months: int,
+) -> str:
+    """The rules a campaign's terms keep, at creation (every rule) and at an edit (the rules of
+    the ``checking`` fields, those that change). Returns the name, cleaned."""
+
+    def check(*names: str) -> bool:
+        return checking is None or any(name in checking for name in names)
+
+    name = clean_text(name, field="name", max_length=100, required=True)
+    if check("project_manager"):
+        _check_grid_staff(
+            project_manager,
+            village,
+            perm="grid.change_villagecreditcampaign",
+            field="project_manager",
+            message=_("The project manager must be staff of this grid who may run campaigns."),
+        )
+    if check("product"):
+        _check_product(product)
+    if check("starts_on", "ends_on"):
+        if not isinstance(starts_on, date) or not isinstance(ends_on, date):
+            raise DomainError(_("Give the campaign's dates."), field="starts_on", code="required")
+        if ends_on < starts_on:
+            raise DomainError(
+                _("The planned end cannot be before the start."), field="ends_on", code="period"
+            )
+    if check("tolerance") and (
+        not isinstance(tolerance, Decimal) or not Decimal(0) <= tolerance <= Decimal(1)
+    ):
+        raise DomainError(
+            _("The tolerance is a fraction between 0 and 1 (0.20 = 20%)."), field="tolerance"
+        )
+    if check("credit_months") and (
+        not isinstance(credit_months, int) or not 1 <= credit_months <= 60
+    ):
+        raise DomainError(_("Enter 1 to 60 months."), field="credit_months")
+    return name
+
+
 @transaction.atomic
 def campaign_create(
     *,
@@ -95,39 +160,16 @@ def campaign_create(
     village = (
         Village.objects.select_for_update(of=("self",)).select_related("grid").get(pk=village.pk)
     )
-    name = clean_text(name, field="name", max_length=100, required=True)
-    _check_grid_staff(
-        project_manager,
-        village,
-        perm="grid.change_villagecreditcampaign",
-        field="project_manager",
-        message=_("The project manager must be staff of this grid who may run campaigns."),
+    name = _check_terms(
+        village=village,
+        name=name,
+        project_manager=project_manager,
+        product=product,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        tolerance=tolerance,
+        credit_months=credit_months,
     )
-    # Whole-village credit grants unsecured lines at signing (seed 000's farmer microcredit):
-    # a product needing a guarantee contract could not be signed door to door.
-    if (
-        product is None
-        or not product.is_active
-        or product.customer_kind == Product.CustomerKind.CORPORATE
-        or product.security != Product.Security.NONE
-    ):
-        raise DomainError(
-            _("Choose an active unsecured product for individuals."),
-            field="product",
-            code="product",
-        )
-    if not isinstance(starts_on, date) or not isinstance(ends_on, date):
-        raise DomainError(_("Give the campaign's dates."), field="starts_on", code="required")
-    if ends_on < starts_on:
-        raise DomainError(
-            _("The planned end cannot be before the start."), field="ends_on", code="period"
-        )
-    if not isinstance(tolerance, Decimal) or not Decimal(0) <= tolerance <= Decimal(1):
-        raise DomainError(
-            _("The tolerance is a fraction between 0 and 1 (0.20 = 20%)."), field="tolerance"
-        )
-    if not isinstance(credit_months, int) or not 1 <= credit_months <= 60:
-        raise DomainError(_("Enter 1 to 60 months."), field="credit_months")
     if village.campaigns.filter(phase__in=[Phase.PREPARATION, Phase.CREDITING]).exists():
         raise ConflictError(
             _("This village already has a campaign in preparation or crediting."),
@@ -152,6 +194,60 @@ def campaign_create(
         data={"village_id": village.pk, "tolerance": str(tolerance)},
     )
     return campaign
+
+
+# Terms that may change in every phase, and those fixed once crediting starts (the evaluations,
+# the reconciliation and the signed lines depend on them).
+EDITABLE_ALWAYS = ("name", "project_manager", "ends_on")
+EDITABLE_IN_PREPARATION = ("product", "starts_on", "tolerance", "credit_months")
+
+
+@transaction.atomic
+def campaign_update(*, actor: User, campaign: VillageCreditCampaign, **values):
+    """Change a campaign's terms. The name, the project manager and the planned end change in
+    any phase; the product, the start, the tolerance and the lines' validity only in
+    preparation. The same rules as at creation; one audit row with the values before and
+    after; nothing changes on a refusal."""
+    if not actor.has_perm("grid.change_villagecreditcampaign"):
+        raise PermissionDenied("grid.change_villagecreditcampaign")
+    unknown = set(values) - set(EDITABLE_ALWAYS) - set(EDITABLE_IN_PREPARATION)
+    if unknown:
+        raise DomainError(_("Unknown field: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    locked = _lock_campaign(campaign)
+    fields = EDITABLE_ALWAYS + EDITABLE_IN_PREPARATION
+    before = {name: getattr(locked, name) for name in fields}
+    changed = {name: value for name, value in values.items() if value != before[name]}
+    if not changed:
+        return locked
+    frozen = [name for name in EDITABLE_IN_PREPARATION if name in changed]
+    if frozen and locked.phase != Phase.PREPARATION:
+        raise ConflictError(
+            _(
+                "Once crediting has started, only the name, the project manager and the "
+                "planned end can change."
+            ),
+            field=frozen[0],
+            code="wrong_phase",
+        )
+    after = {**before, **changed}
+    after["name"] = _check_terms(village=locked.village, checking=frozenset(changed), **after)
+    for name in changed:
+        setattr(locked, name, after[name])
+    locked.save(update_fields=sorted(changed))
+
+    def shown(value):
+        return getattr(value, "pk", value) if value is not None else None
+
+    audit_record(
+        actor=actor,
+        action="campaign.update",
+        obj=locked,
+        data={
+            "before": {name: str(shown(before[name])) for name in sorted(changed)},
+            "after": {name: str(shown(after[name])) for name in sorted(changed)},
+        },
+    )
+    return locked
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from coop.services import DomainError
 from customers.models import CreditRating
 from grid import metrics
 from grid.forms import (
+    CampaignEditForm,
     CampaignForm,
     DecisionForm,
     EvaluationForm,
@@ -47,6 +48,7 @@ from grid.services.campaigns import (
     campaign_screen,
     campaign_start_crediting,
     campaign_start_follow_up,
+    campaign_update,
     evaluation_submit,
 )
 from grid.views.common import back, paginate, query_without_page, refused
@@ -137,6 +139,34 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
             "form": form,
             "title": _("New whole-village credit campaign"),
             "cancel": reverse("grid:campaigns"),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@permission_required("grid.change_villagecreditcampaign", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = campaign_get(user=request.user, pk=pk)
+    form = CampaignEditForm(
+        request.POST if request.method == "POST" else None, campaign=campaign, user=request.user
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign_update(actor=request.user, campaign=campaign, **form.terms())
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Campaign saved."))
+            return redirect("grid:campaign", pk=campaign.pk)
+    return render(
+        request,
+        "grid/form_page.html",
+        {
+            "form": form,
+            "title": _("Edit the campaign"),
+            "cancel": reverse("grid:campaign", args=[campaign.pk]),
         },
         status=400 if form.errors else 200,
     )
@@ -561,6 +591,7 @@ urlpatterns = [
     path("campaigns/", campaign_list, name="campaigns"),
     path("campaigns/new/", campaign_new, name="campaign_new"),
     path("campaigns/<int:pk>/", campaign_detail, name="campaign"),
+    path("campaigns/<int:pk>/edit/", campaign_edit, name="campaign_edit"),
     path("campaigns/<int:pk>/evaluators/", campaign_evaluators, name="campaign_evaluators"),
     path("campaigns/<int:pk>/targets/", campaign_targets, name="campaign_targets"),
     path("campaigns/<int:pk>/screen/", campaign_screen_view, name="campaign_screen"),
