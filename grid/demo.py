@@ -58,6 +58,7 @@ from grid.services.signing import (
     campaign_household_sign,
 )
 from grid.services.structure import blacklist_add, grid_create, grid_officer_add, village_create
+from loans.demo_lifecycle import draw_and_disburse
 
 D = Decimal
 TOWNS = {
@@ -342,7 +343,7 @@ def _run_follow_up(village: Village, product, decider: User, rng: random.Random)
             rating=rating,
             comment="评议意见分歧，按中位数折中并结合家庭收入核定",
         )
-    signed = 0
+    signed = drawn = 0
     for i, entry in enumerate(
         campaign.entries.filter(pre_credited_at__isnull=False, household__head__isnull=False)
         .select_related("household")
@@ -358,8 +359,12 @@ def _run_follow_up(village: Village, product, decider: User, rng: random.Random)
                 follow_up_on=timezone.localdate() + timedelta(days=rng.randrange(10, 60)),
             )
         else:
-            campaign_household_sign(actor=manager, entry=entry)
+            line = campaign_household_sign(actor=manager, entry=entry).credit_line
             signed += 1
+            if i % 3 == 1:
+                # Some households draw on their new line at once (spring planting).
+                amount = (line.limit * D("0.6")).quantize(D("100"))
+                drawn += draw_and_disburse(line, amount) is not None
             if i % 3 == 0:
                 household_card_record(
                     actor=manager,
@@ -369,7 +374,7 @@ def _run_follow_up(village: Village, product, decider: User, rng: random.Random)
     campaign_start_follow_up(actor=manager, campaign=campaign)
     _plan(campaign, manager, per_day=max(1, len(entries) // 10))
     _spread_over_the_campaign(campaign, rng)
-    return f"{village.name}: {signed} signed"
+    return f"{village.name}: {signed} signed, {drawn} drawn"
 
 
 def _spread_over_the_campaign(campaign: VillageCreditCampaign, rng: random.Random) -> None:

@@ -129,6 +129,18 @@ def _active(ctx: Ctx, line: CreditLine, amount: str, term: int, method: str, on:
     )
 
 
+def draw_and_disburse(line: CreditLine, amount: Decimal, *, term: int = 12) -> Loan | None:
+    """A farmer draws on a freshly signed line today: drawdown, signed contract, notice and
+    disbursement at the counter, by the staff of the line's branch (the whole-village demo
+    uses it). None when the branch has no demo staff."""
+    cast = _cast(line.branch.code) if line.branch.code in _CAST else None
+    if cast is None:
+        return None
+    ctx = Ctx(today=timezone.localdate(), cast=cast, products={})
+    method = (line.product.repayment_methods or ["equal_installment"])[0]
+    return _active(ctx, line, str(amount), term, method, ctx.today)
+
+
 def _pay_installments(ctx: Ctx, loan: Loan, count: int) -> None:
     """Pay the first ``count`` installments on their due dates."""
     for row in Installment.objects.filter(loan=loan).order_by("number")[:count]:

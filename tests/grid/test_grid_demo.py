@@ -13,7 +13,8 @@ from grid.models import (
     VillageCreditCampaign,
 )
 from grid.services.followups import followups_plan
-from loans.models import CreditLine
+from grid import metrics
+from loans.models import CreditLine, Loan
 
 
 def counts() -> tuple:
@@ -55,6 +56,18 @@ def test_the_demo_is_complete_and_idempotent(db):
     follow_up = VillageCreditCampaign.objects.get(village__name="五里湖村")
     assert follow_up.entries.filter(excluded_reason="blacklist").count() == 1
     assert CreditLine.objects.filter(source="village_campaign").count() == signed
+    # Some households drew on their new lines at once: loans disbursed, and the grid's figures
+    # show what was drawn.
+    drawn = Loan.objects.filter(credit_line__source="village_campaign")
+    assert drawn.count() > 0 and set(drawn.values_list("state", flat=True)) == {"active"}
+    figures = metrics.household_figures(
+        Household.objects.filter(village__name="五里湖村"), "village"
+    )
+    [village_figures] = figures.values()
+    assert village_figures.drawn == sum(
+        loan.principal for loan in drawn.filter(customer__branch__code="B01")
+    )
+    assert 0 < village_figures.drawn < village_figures.granted
     crediting = VillageCreditCampaign.objects.get(village__name="管仲村")
     assert set(crediting.entries.values_list("submitted_count", flat=True)) == {1, 2, 3}
     assert HouseholdMember.objects.filter(relation="parent").exists()
