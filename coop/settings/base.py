@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 from coop.settings.env import env, envbool, envint, envlist, envsecret
 
@@ -243,10 +244,27 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing from a request must fail fast when Redis is down (the sweep catches up later).
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A message taken by a worker that then dies whole (machine lost, SIGKILL of the worker) goes back
+# on the queue once it has been unacknowledged this long. No task outlives its hard time limit,
+# so a timeout just above it never hands a running task to a second worker, and the wait after
+# a lost worker is 20 minutes rather than Redis's default hour. Live workers look for such
+# messages every CELERY_RESTORE_EVERY seconds (about 100 s by default).
+CELERY_VISIBILITY_TIMEOUT = envint("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 5 * 60)
+if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT, or a running task is "
+        "handed to a second worker."
+    )
+CELERY_RESTORE_EVERY = envint("CELERY_RESTORE_EVERY", 0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     "socket_timeout": 2,
     "socket_connect_timeout": 2,
+    **(
+        {"unacked_restore_interval": CELERY_RESTORE_EVERY, "unacked_restore_throttle": 1}
+        if CELERY_RESTORE_EVERY
+        else {}
+    ),
 }
 CELERY_REDIS_SOCKET_TIMEOUT = 2
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2

@@ -85,3 +85,39 @@ def test_production_passes_check_deploy():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+CELERY_PROBE = (
+    "import django; django.setup(); from coop.celery import app;"
+    "o = app.conf.broker_transport_options;"
+    "print(app.conf.task_time_limit, o['visibility_timeout'],"
+    " o.get('unacked_restore_interval'), o.get('unacked_restore_throttle'))"
+)
+
+
+def test_a_lost_workers_messages_return_after_the_time_limit_and_no_sooner():
+    # The default: 15-minute hard limit, messages of a lost worker restored after 20 minutes.
+    default = _run({"DJANGO_SETTINGS_MODULE": "coop.settings.test"}, "-c", CELERY_PROBE)
+    assert default.returncode == 0, default.stderr
+    assert default.stdout.split() == ["900", "1200", "None", "None"]
+
+    tuned = _run(
+        {
+            "DJANGO_SETTINGS_MODULE": "coop.settings.test",
+            "CELERY_TASK_TIME_LIMIT": "60",
+            "CELERY_VISIBILITY_TIMEOUT": "90",
+            "CELERY_RESTORE_EVERY": "5",
+        },
+        "-c",
+        CELERY_PROBE,
+    )
+    assert tuned.stdout.split() == ["60", "90", "5", "1"], tuned.stderr
+
+    # A timeout at or below the time limit would hand a running task to a second worker.
+    refused = _run(
+        {"DJANGO_SETTINGS_MODULE": "coop.settings.test", "CELERY_VISIBILITY_TIMEOUT": "900"},
+        "-c",
+        CELERY_PROBE,
+    )
+    assert refused.returncode != 0
+    assert "CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT" in refused.stderr

@@ -3,6 +3,7 @@ phases in 城关 and one in follow-up in 谢桥; a second run adds nothing."""
 
 from coop.demo import seed_all
 from customers.demo import seed_customers
+from grid import metrics
 from grid.demo import seed
 from grid.models import (
     CampaignHousehold,
@@ -13,7 +14,6 @@ from grid.models import (
     VillageCreditCampaign,
 )
 from grid.services.followups import followups_plan
-from grid import metrics
 from loans.models import CreditLine, Loan
 
 
