@@ -329,6 +329,12 @@ def completed_month_ends(today: dt.date, months: int = MONTHS) -> list[dt.date]:
     return sorted(ends)
 
 
+def month_ends_missing(today: dt.date | None = None) -> bool:
+    """Whether a month end of the trend's year has never been snapshotted; one query."""
+    names = [month_end_name(end) for end in completed_month_ends(today or bank_today())]
+    return len(as_of(*names)) < len(names)
+
+
 def tier_case(params: dict, alias: str = "l") -> str:
     """The product tier of a loan's principal as SQL, like ``figures.with_tier``: the first
     matching tier in (product, max amount, id) order, "" when none."""
