@@ -37,6 +37,8 @@ from risk.inspection_serializers import (
     InspectionCompleteInputSerializer,
     InspectionDetailOutputSerializer,
     InspectionOutputSerializer,
+    InspectionRuleInputSerializer,
+    InspectionRuleSerializer,
 )
 from risk.models import EarlyWarning, Inspection, InspectionKind
 
@@ -280,6 +282,34 @@ class InspectionComplianceApi(GenericAPIView):
         return Response(ComplianceOutputSerializer(figures).data)
 
 
+class InspectionRuleApi(GenericAPIView):
+    queryset = Inspection.objects.none()
+    permission_classes = [IsAuthenticated, HasMethodPermission]
+    required_perms = {"GET": ("risk.manage_routing",), "PATCH": ("risk.manage_routing",)}
+    serializer_class = InspectionRuleSerializer
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="inspection_rule_retrieve",
+        responses={200: InspectionRuleSerializer, **errors(403)},
+    )
+    def get(self, request):
+        return Response(InspectionRuleSerializer(services.inspection_rule()).data)
+
+    @extend_schema(
+        operation_id="inspection_rule_partial_update",
+        request=InspectionRuleInputSerializer,
+        responses={200: InspectionRuleSerializer, **errors(400, 403)},
+        description="Head office changes the rule, as on the rules page: new values plan the "
+        "inspections created from now on; planned ones keep their dates. One audit row.",
+    )
+    def patch(self, request):
+        data_in = InspectionRuleInputSerializer(data=request.data)
+        data_in.is_valid(raise_exception=True)
+        rule = services.inspection_rule_update(actor=request.user, **data_in.validated_data)
+        return Response(InspectionRuleSerializer(rule).data)
+
+
 urlpatterns = [
     path("inspections/", InspectionListApi.as_view(), name="api-inspections"),
     path("inspections/<int:pk>/", InspectionDetailApi.as_view(), name="api-inspection"),
@@ -293,6 +323,7 @@ urlpatterns = [
         InspectionComplianceApi.as_view(),
         name="api-inspection-compliance",
     ),
+    path("inspection-rule/", InspectionRuleApi.as_view(), name="api-inspection-rule"),
     path("early-warnings/", EarlyWarningListApi.as_view(), name="api-early-warnings"),
     path("early-warnings/<int:pk>/", EarlyWarningDetailApi.as_view(), name="api-early-warning"),
     path(
@@ -305,6 +336,7 @@ urlpatterns = [
 for _entry in (
     ("inspections", "api-inspections"),
     ("inspection-compliance", "api-inspection-compliance"),
+    ("inspection-rule", "api-inspection-rule"),
     ("early-warnings", "api-early-warnings"),
 ):
     if _entry not in API_ROOT_ENTRIES:

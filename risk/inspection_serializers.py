@@ -13,6 +13,7 @@ from risk.models import (
     Inspection,
     InspectionAttachment,
     InspectionNotice,
+    InspectionRule,
     RiskSignal,
 )
 
@@ -232,3 +233,37 @@ class ComplianceOutputSerializer(serializers.Serializer):
     total = ComplianceRowSerializer()
     branches = ComplianceRowSerializer(many=True)
     managers = ComplianceRowSerializer(many=True)
+
+
+class InspectionRuleSerializer(serializers.ModelSerializer):
+    """Seed 003's inspection rule as head office set it."""
+
+    class Meta:
+        model = InspectionRule
+        fields = [
+            "amount_threshold",
+            "first_months_small",
+            "first_days_large",
+            "routine_months",
+            "overdue_days_for_ad_hoc",
+            "ad_hoc_due_days",
+            "branch_grace_days",
+            "head_office_grace_days",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class InspectionRuleInputSerializer(serializers.Serializer):
+    """The values to change; leave out what stays. Whole numbers of days or months from 1 to
+    3650 (0 allowed for the ad-hoc overdue days); head-office risk is told later than the
+    branch manager."""
+
+    amount_threshold = serializers.DecimalField(max_digits=16, decimal_places=2, required=False)
+    first_months_small = serializers.IntegerField(required=False)
+    first_days_large = serializers.IntegerField(required=False)
+    routine_months = serializers.IntegerField(required=False)
+    overdue_days_for_ad_hoc = serializers.IntegerField(required=False)
+    ad_hoc_due_days = serializers.IntegerField(required=False)
+    branch_grace_days = serializers.IntegerField(required=False)
+    head_office_grace_days = serializers.IntegerField(required=False)

@@ -1,8 +1,9 @@
 """Celery tasks refreshing the dashboard's pre-aggregated tables (``coop.dashboard.rollups``).
 
 Beat: ``coop.dashboard_rollups_refresh`` every 10 minutes (and the month-end snapshot with it
-when a completed month end is missing from it); ``coop.dashboard_month_end_refresh`` nightly after ``loans.tasks.loans_classify_nightly`` (the snapshot reads the classification
-trail that run writes). Each is idempotent: a run rewrites its tables whole in one transaction.
+when a completed month end is missing from it); ``coop.dashboard_month_end_refresh`` nightly
+after ``loans.tasks.loans_classify_nightly`` (the snapshot reads the classification trail that
+run writes). Each is idempotent: a run rewrites its tables whole in one transaction.
 """
 
 from __future__ import annotations

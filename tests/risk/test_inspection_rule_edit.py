@@ -104,3 +104,58 @@ def test_nobody_but_head_office_edits_the_rule(client, staff, make_staff):
     assert values(inspection_rule()) == before
     client.force_login(staff.director)
     assert client.get(reverse("risk:inspection_rule_edit")).status_code == 405
+
+
+# --- the API ------------------------------------------------------------------------------------
+
+
+def api_for(user):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_the_api_reads_and_changes_the_rule_like_the_page(staff):
+    url = "/api/v1/inspection-rule/"
+    director = api_for(staff.director)
+    read = director.get(url)
+    assert read.status_code == 200
+    assert read.json()["amount_threshold"] == "100000.00"
+    assert read.json()["routine_months"] == 6
+
+    changed = director.patch(url, {"routine_months": 4, "amount_threshold": "80000"}, format="json")
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["routine_months"], changed.json()["amount_threshold"]) == (
+        4,
+        "80000.00",
+    )
+    rule = inspection_rule()
+    assert (rule.routine_months, rule.amount_threshold) == (4, D("80000.00"))
+    event = AuditEvent.objects.get(action="inspection_rule.update")
+    assert event.actor == staff.director and event.data["after"]["routine_months"] == "4"
+
+    # Bad values: the field's reason, nothing changed, nothing audited.
+    for bad, field in (
+        ({"routine_months": 0}, "routine_months"),
+        ({"branch_grace_days": 40}, "head_office_grace_days"),
+        ({"amount_threshold": "-1"}, "amount_threshold"),
+        ({"first_days_large": "many"}, "first_days_large"),
+    ):
+        refused = director.patch(url, bad, format="json")
+        assert refused.status_code == 400 and field in refused.json(), (bad, refused.content)
+    assert values(inspection_rule()) == values(rule)
+    assert AuditEvent.objects.filter(action="inspection_rule.update").count() == 1
+
+
+@pytest.mark.parametrize("who", ["hq_risk", "risk", "manager", "am", "other_manager"])
+def test_only_management_reads_or_changes_the_rule_through_the_api(staff, who):
+    # The rule belongs with the routing rules: management at head office keeps them.
+    api = api_for(getattr(staff, who))
+    before = values(inspection_rule())
+    assert api.get("/api/v1/inspection-rule/").status_code == 403
+    response = api.patch("/api/v1/inspection-rule/", {"routine_months": 2}, format="json")
+    assert response.status_code == 403
+    assert values(inspection_rule()) == before
+    assert not AuditEvent.objects.filter(action="inspection_rule.update").exists()
