@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -81,6 +82,21 @@ def once_per_key(key: str, action: str, model: type[M], create: Callable[[], M])
     claimed.object_id = result.pk
     claimed.save(update_fields=["object_id"])
     return result
+
+
+def keyed(action: str, model: type[M]) -> Callable[[Callable[..., M]], Callable[..., M]]:
+    """A service taking an optional ``request_key=`` keyword: the service runs once per key
+    (``once_per_key``). Put it under ``@transaction.atomic``, so the key is claimed in the
+    service's transaction and a refusal frees it again."""
+
+    def decorate(service: Callable[..., M]) -> Callable[..., M]:
+        @functools.wraps(service)
+        def run(*args: Any, request_key: str = "", **kwargs: Any) -> M:
+            return once_per_key(request_key, action, model, lambda: service(*args, **kwargs))
+
+        return run
+
+    return decorate
 
 
 def audit_record_many(rows: Iterable[dict], *, batch_size: int = 1000) -> int:

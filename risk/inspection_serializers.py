@@ -6,6 +6,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from loans.models import Classification
+from risk.inspections import RULE_FIELDS
 from risk.models import (
     Conclusion,
     EarlyWarning,
@@ -240,17 +241,7 @@ class InspectionRuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = InspectionRule
-        fields = [
-            "amount_threshold",
-            "first_months_small",
-            "first_days_large",
-            "routine_months",
-            "overdue_days_for_ad_hoc",
-            "ad_hoc_due_days",
-            "branch_grace_days",
-            "head_office_grace_days",
-            "updated_at",
-        ]
+        fields = [*RULE_FIELDS, "updated_at"]
         read_only_fields = fields
 
 

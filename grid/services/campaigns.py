@@ -160,32 +160,22 @@ def campaign_create(
     village = (
         Village.objects.select_for_update(of=("self",)).select_related("grid").get(pk=village.pk)
     )
-    name = _check_terms(
-        village=village,
-        name=name,
-        project_manager=project_manager,
-        product=product,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        tolerance=tolerance,
-        credit_months=credit_months,
-    )
+    terms = {
+        "name": name,
+        "project_manager": project_manager,
+        "product": product,
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+        "tolerance": tolerance,
+        "credit_months": credit_months,
+    }
+    terms["name"] = _check_terms(village=village, **terms)
     if village.campaigns.filter(phase__in=[Phase.PREPARATION, Phase.CREDITING]).exists():
         raise ConflictError(
             _("This village already has a campaign in preparation or crediting."),
             code="open_campaign",
         )
-    campaign = VillageCreditCampaign.objects.create(
-        name=name,
-        village=village,
-        project_manager=project_manager,
-        product=product,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        tolerance=tolerance,
-        credit_months=credit_months,
-        created_by=actor,
-    )
+    campaign = VillageCreditCampaign.objects.create(village=village, created_by=actor, **terms)
     audit_record(
         actor=actor,
         action="campaign.create",

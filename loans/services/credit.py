@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from coop.models import User
 from coop.money import format_yuan
-from coop.services import ConflictError, DomainError, audit_record, once_per_key
+from coop.services import ConflictError, DomainError, audit_record, keyed
 from customers.models import Customer
 from loans.models import (
     Contract,
@@ -45,6 +45,7 @@ def _money_data(**values: Any) -> dict[str, str]:
 
 
 @transaction.atomic
+@keyed("guarantee_contract.create", GuaranteeContract)
 def guarantee_contract_create(
     *,
     actor: User,
@@ -55,41 +56,12 @@ def guarantee_contract_create(
     valid_to: date,
     guarantor_is_company: bool = False,
     signed_on: date | None = None,
-    request_key: str = "",
 ) -> GuaranteeContract:
     """Record a signed maximum-amount guarantee contract for ``customer`` (the borrower).
     Branch managers and risk officers record them; the caller has fetched the customer
-    through the actor's scope. A form's ``request_key`` records it once however often the
+    through the actor's scope. A form's ``request_key=`` records it once however often the
     form is submitted."""
     require_perm(actor, "loans.add_guaranteecontract")
-    return once_per_key(
-        request_key,
-        "guarantee_contract.create",
-        GuaranteeContract,
-        lambda: _guarantee_contract_create(
-            actor=actor,
-            customer=customer,
-            guarantor_name=guarantor_name,
-            max_amount=max_amount,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            guarantor_is_company=guarantor_is_company,
-            signed_on=signed_on,
-        ),
-    )
-
-
-def _guarantee_contract_create(
-    *,
-    actor: User,
-    customer: Customer,
-    guarantor_name: str,
-    max_amount: Decimal,
-    valid_from: date,
-    valid_to: date,
-    guarantor_is_company: bool,
-    signed_on: date | None,
-) -> GuaranteeContract:
     guarantor_name = (guarantor_name or "").strip()
     if not guarantor_name:
         raise DomainError(_("Name the guarantor."), field="guarantor_name")
@@ -161,6 +133,7 @@ def _check_limit(product: Product, customer: Customer, limit: Decimal) -> None:
 
 
 @transaction.atomic
+@keyed("credit_line.grant", CreditLine)
 def credit_line_grant(
     *,
     actor: User,
@@ -172,42 +145,11 @@ def credit_line_grant(
     revolving: bool,
     guarantee_contract: GuaranteeContract | None = None,
     source: str = CreditLine.Source.APPLICATION,
-    request_key: str = "",
 ) -> CreditLine:
     """Grant a credit line (授信). The limit must lie in the product's amount range for the
     customer (their rating's tier on tiered products). The caller checks who may grant: a
     branch manager on the credit-line page, the whole-village campaign at signing. A form's
-    ``request_key`` grants the line once however often the form is submitted."""
-    return once_per_key(
-        request_key,
-        "credit_line.grant",
-        CreditLine,
-        lambda: _credit_line_grant(
-            actor=actor,
-            customer=customer,
-            product=product,
-            limit=limit,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            revolving=revolving,
-            guarantee_contract=guarantee_contract,
-            source=source,
-        ),
-    )
-
-
-def _credit_line_grant(
-    *,
-    actor: User,
-    customer: Customer,
-    product: Product,
-    limit: Decimal,
-    valid_from: date,
-    valid_to: date,
-    revolving: bool,
-    guarantee_contract: GuaranteeContract | None,
-    source: str,
-) -> CreditLine:
+    ``request_key=`` grants the line once however often the form is submitted."""
     limit = clean_amount(limit, "limit")
     if source not in CreditLine.Source.values:
         raise DomainError(_("Unknown source."), field="source")
@@ -421,6 +363,7 @@ def create_contract_and_loan(
 
 
 @transaction.atomic
+@keyed("credit_line.drawdown", Loan)
 def credit_line_drawdown(
     *,
     actor: User,
@@ -431,41 +374,12 @@ def credit_line_drawdown(
     annual_rate: Decimal,
     purpose: str,
     drawn_on: date | None = None,
-    request_key: str = "",
 ) -> Loan:
     """用信: a Contract (under the line, no application) and its Loan in state contracted; the
     notice → disbursement path follows. ``drawn_on`` (default today) must lie in the line's
-    validity; the demo data passes past dates to build a history. A form's ``request_key``
+    validity; the demo data passes past dates to build a history. A form's ``request_key=``
     draws once however often the form is submitted."""
     require_perm(actor, "loans.add_contract")
-    return once_per_key(
-        request_key,
-        "credit_line.drawdown",
-        Loan,
-        lambda: _credit_line_drawdown(
-            actor=actor,
-            credit_line=credit_line,
-            amount=amount,
-            term_months=term_months,
-            repayment_method=repayment_method,
-            annual_rate=annual_rate,
-            purpose=purpose,
-            drawn_on=drawn_on,
-        ),
-    )
-
-
-def _credit_line_drawdown(
-    *,
-    actor: User,
-    credit_line: CreditLine,
-    amount: Decimal,
-    term_months: int,
-    repayment_method: str,
-    annual_rate: Decimal,
-    purpose: str,
-    drawn_on: date | None,
-) -> Loan:
     amount = clean_amount(amount)
     purpose = (purpose or "").strip()
     if not purpose:
