@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -128,8 +129,6 @@ class CreditLineGrantForm(_KeyedForm):
 
 def _year_on(day):
     """The day before the same date next year: a one-year line."""
-    from dateutil.relativedelta import relativedelta
-
     return day + relativedelta(years=1) - relativedelta(days=1)
 
 

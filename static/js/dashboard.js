@@ -69,6 +69,11 @@
             series: [{ type: "line", smooth: true, data: months.map(function (m) { return (Number(m.ratio) * 100).toFixed(2); }) }]
           });
           element.dataset.loaded = "true";
+        })
+        .catch(function () {
+          // The network failed, or the user left the page while it loaded: say so, no error.
+          element.dataset.loaded = "failed";
+          element.textContent = element.dataset.failedLabel || "";
         });
     },
     "approval.timing": function (element, rows) {

@@ -53,3 +53,17 @@ def test_management_filters_by_branch_and_drills_into_npl_loans(page, org, peopl
     rows.first.locator("a").first.click()
     page.wait_for_url("**/loans/loan/*/")
     assert errors == []
+
+
+def test_a_trend_that_cannot_load_says_so_without_a_script_error(page, org, people, book):
+    # The trend's request fails (network down, or the user leaves while it loads): the chart
+    # says so, and the page raises no script error (the page fixture fails on any).
+    page.route("**/dashboard/npl-trend/**", lambda route: route.abort())
+    page.expected_console_errors.append("Failed to load resource: net::ERR_FAILED")
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": page.base_url}])
+    login(page, people.director.username)
+    page.goto(page.base_url + "/dashboard/")
+    page.wait_for_selector("[data-chart='loans.trend'][data-loaded=failed]")
+    assert "could not be loaded" in page.inner_text("[data-chart='loans.trend']")
+    # The rest of the dashboard is drawn.
+    page.wait_for_selector("[data-chart='loans.classes'] canvas")
