@@ -66,14 +66,17 @@ def test_worker_lost_whole_reruns_after_the_visibility_timeout(
     victim.proc.wait(timeout=10)
     log.say(f"SIGKILL sent to the victim's supervisor {victim.pid} and pool {pool}")
     assert "WorkerLostError" not in victim.output()
-    # The killed run's database session still waits on the lock (PostgreSQL notices the dead
-    # client only when it next talks to it); it can commit nothing without its client, and
-    # ends when the lock is released.
-    assert lock_waiters() == 1
+    # The killed run's database session may still wait on the lock (PostgreSQL notices a dead
+    # client when it next talks to it); it can commit nothing without its client, and ends
+    # when the lock is released.
+    orphans = lock_waiters()
+    log.say(f"{orphans} session of the killed run still waits on the lock")
 
     rescuer = drill_worker("rescuer", **SCALE)
     log.say(f"a live worker {rescuer.node} started; the message is still unacknowledged")
-    wait_until(lambda: lock_waiters() == 2, 60, "the lost message to be restored and rerun")
+    wait_until(
+        lambda: lock_waiters() == orphans + 1, 60, "the lost message to be restored and rerun"
+    )
     restored_after = time.monotonic() - taken_at
     log.say(f"the rerun started {restored_after:.1f}s after the message was taken; releasing")
     holder.rollback()
