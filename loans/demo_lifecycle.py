@@ -39,7 +39,7 @@ from loans.services.credit import (
     credit_line_grant,
     guarantee_contract_create,
 )
-from loans.services.disbursement import contract_sign, loan_disburse, notice_issue
+from loans.services.disbursement import contract_sign, loan_cancel, loan_disburse, notice_issue
 from loans.services.repayment import repayment_quote, repayment_record
 
 D = Decimal
@@ -167,7 +167,12 @@ def _revolving_in_use(ctx: Ctx, customer: Customer) -> None:
 
 
 def _contract_unsigned(ctx: Ctx, customer: Customer) -> None:
+    # A drawdown the borrower gave up after its notice was issued (cancelled with the notice),
+    # then the one they took instead, its contract not signed yet.
     line = _line(ctx, customer, REVOLVING, guarantee=True)
+    given_up = _draw(ctx, line, "30000.00", 12, "equal_installment", ctx.months_ago(0, 10))
+    _notice(ctx, given_up, ctx.months_ago(0, 10))
+    loan_cancel(actor=ctx.cast.risk, loan=given_up, reason="借款人改变用款计划，申请减少借款金额")
     _draw(ctx, line, "15000.00", 12, "interest_only", ctx.today)
 
 

@@ -489,6 +489,9 @@ class Loan(ConcurrentTransitionMixin, models.Model):
         OVERDUE = "overdue", _("Overdue")
         SETTLED = "settled", _("Settled")
         WRITTEN_OFF = "written_off", _("Written off")
+        # The borrower gave up before the money was paid out: the contract and its notice are
+        # void and the credit line's commitment is released.
+        CANCELLED = "cancelled", _("Cancelled")
 
     number = models.CharField(_("loan number"), max_length=30, unique=True)
     contract = models.OneToOneField(Contract, on_delete=models.PROTECT, related_name="loan")
@@ -585,6 +588,10 @@ class Loan(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=state, source=[State.ACTIVE, State.OVERDUE], target=State.WRITTEN_OFF)
     def write_off(self) -> None:
+        pass
+
+    @transition(field=state, source=State.CONTRACTED, target=State.CANCELLED)
+    def cancel(self) -> None:
         pass
 
 

@@ -17,10 +17,7 @@ from django_fsm import can_proceed
 from coop.models import User
 from coop.services import ConflictError, DomainError, audit_record, audit_record_many
 from loans.models import Classification, ClassificationOverride, CreditLine, Installment, Loan
-from loans.services.lifecycle_common import loan_policy, require_perm
-
-MAX_REASON = 2000
-
+from loans.services.lifecycle_common import MAX_REASON, loan_policy, require_perm
 
 # --- single-loan state changes ------------------------------------------------------------------
 

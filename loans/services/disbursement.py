@@ -36,6 +36,7 @@ from loans.services.credit import (
     create_contract_and_loan,
 )
 from loans.services.lifecycle_common import (
+    MAX_REASON,
     loan_policy,
     lock,
     next_number,
@@ -119,6 +120,8 @@ def contract_sign(*, actor: User, contract: Contract, signed_on: date) -> Contra
     require_perm(actor, "loans.add_contract")
     not_in_future(signed_on, "signed_on")
     locked = lock(Contract, contract.pk)
+    if Loan.objects.filter(contract=locked, state=Loan.State.CANCELLED).exists():
+        raise ConflictError(_("The loan was cancelled."), code="cancelled")
     if locked.signed_on is not None:
         raise ConflictError(
             _("The contract was already signed on %(date)s.") % {"date": locked.signed_on},
@@ -145,6 +148,8 @@ def notice_issue(*, actor: User, contract: Contract, account_number: str) -> Dis
     if locked.signed_on is None:
         raise ConflictError(_("The contract is not signed yet."), code="not_signed")
     loan = Loan.objects.get(contract=locked)
+    if loan.state == Loan.State.CANCELLED:
+        raise ConflictError(_("The loan was cancelled."), code="cancelled")
     if loan.state != Loan.State.CONTRACTED:
         raise ConflictError(_("The loan is already disbursed."), code="already_disbursed")
     if DisbursementNotice.objects.filter(contract=locked).exists():
@@ -166,6 +171,49 @@ def notice_issue(*, actor: User, contract: Contract, account_number: str) -> Dis
         data={"contract": locked.number, "amount": str(notice.amount)},
     )
     return notice
+
+
+@transaction.atomic
+def loan_cancel(*, actor: User, loan: Loan, reason: str) -> Loan:
+    """The borrower gives up a loan before it is paid out (合同作废): the loan is cancelled, its
+    disbursement notice, if issued, is cancelled with it, and a drawdown's commitment on the
+    credit line is released (a line counts contracted loans only). A disbursed loan cannot be
+    cancelled. Locks the notice, then the loan, as the disbursement does: whichever comes
+    first wins and the other gets a conflict."""
+    require_perm(actor, "loans.add_contract")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Give the reason for the cancellation."), field="reason")
+    notice = DisbursementNotice.objects.filter(contract_id=loan.contract_id).first()
+    if notice is not None:
+        notice = lock(DisbursementNotice, notice.pk)
+    locked = Loan.objects.select_for_update().get(pk=loan.pk)
+    if not can_proceed(locked.cancel):
+        raise ConflictError(_("Only a loan not yet disbursed can be cancelled."), code="state")
+    previous = locked.state
+    locked.cancel()
+    locked.save(update_fields=["state"])
+    if notice is not None and notice.status == DisbursementNotice.Status.ISSUED:
+        notice.status = DisbursementNotice.Status.CANCELLED
+        notice.save(update_fields=["status"])
+        audit_record(
+            actor=actor,
+            action="notice.cancel",
+            obj=notice,
+            from_state=DisbursementNotice.Status.ISSUED,
+            to_state=notice.status,
+            comment=reason[:MAX_REASON],
+        )
+    audit_record(
+        actor=actor,
+        action="loan.cancel",
+        obj=locked,
+        from_state=previous,
+        to_state=locked.state,
+        comment=reason[:MAX_REASON],
+        data={"principal": str(locked.principal), "contract_id": locked.contract_id},
+    )
+    return locked
 
 
 @transaction.atomic

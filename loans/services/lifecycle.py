@@ -22,6 +22,7 @@ from loans.services.credit import (
 from loans.services.disbursement import (
     contract_create,
     contract_sign,
+    loan_cancel,
     loan_disburse,
     notice_issue,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "credit_line_drawdown",
     "credit_line_grant",
     "guarantee_contract_create",
+    "loan_cancel",
     "loan_cure",
     "loan_disburse",
     "loan_mark_overdue",

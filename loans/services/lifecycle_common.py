@@ -27,6 +27,9 @@ DEFAULT_ALLOCATION_ORDER = ("penalty", "interest", "principal")
 
 M = TypeVar("M", bound=models.Model)
 
+# The longest reason or comment a state change keeps in its audit row (the forms allow as much).
+MAX_REASON = 2000
+
 
 def require_perm(actor, perm: str) -> None:
     """Services check the permission too, so no caller (API, page, task) can skip it."""

@@ -93,7 +93,13 @@ from loans.services.credit import (
     credit_line_grant,
     guarantee_contract_create,
 )
-from loans.services.disbursement import contract_create, contract_sign, loan_disburse, notice_issue
+from loans.services.disbursement import (
+    contract_create,
+    contract_sign,
+    loan_cancel,
+    loan_disburse,
+    notice_issue,
+)
 from loans.services.lifecycle_common import loan_policy
 from loans.services.repayment import position, repayment_record
 
@@ -182,6 +188,7 @@ def _loan_actions(user, loan: Loan, open_override) -> dict[str, bool]:
         and open_override.proposed_by_id != user.pk,
         "release": loan.classification_locked and user.has_perm("loans.approve_classification"),
         "write_off": live and user.has_perm("loans.write_off_loan"),
+        "cancel": loan.state == Loan.State.CONTRACTED and user.has_perm("loans.add_contract"),
     }
 
 
@@ -475,8 +482,11 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     context.update(
         notice=notice,
+        cancelled=loan is not None and loan.state == Loan.State.CANCELLED,
         sign_form=SignForm()
-        if contract.signed_on is None and user.has_perm("loans.add_contract")
+        if contract.signed_on is None
+        and user.has_perm("loans.add_contract")
+        and not (loan is not None and loan.state == Loan.State.CANCELLED)
         else None,
         can_issue=contract.signed_on is not None
         and notice is None
@@ -796,6 +806,29 @@ def write_off(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@login_required
+@permission_required("loans.add_contract", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def loan_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The borrower gives up a loan before it is paid out: cancel it with its notice."""
+    loan = loan_get(user=request.user, pk=pk)
+    form = ReasonForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        done, status = _attempt(
+            form,
+            lambda: loan_cancel(actor=request.user, loan=loan, reason=form.cleaned_data["reason"]),
+        )
+        if done is not None:
+            messages.success(request, _("Loan %(number)s cancelled.") % {"number": loan.number})
+            return redirect("loans:loan_detail", pk=loan.pk)
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request, "loans/lifecycle_cancel_form.html", {"loan": loan, "form": form}, status=status
+    )
+
+
 urlpatterns = [
     path("list/", loans, name="loans"),
     path("loan/<int:pk>/", loan_detail, name="loan_detail"),
@@ -803,6 +836,7 @@ urlpatterns = [
     path("loan/<int:pk>/override/", override_new, name="override_new"),
     path("loan/<int:pk>/release/", override_release, name="override_release"),
     path("loan/<int:pk>/write-off/", write_off, name="write_off"),
+    path("loan/<int:pk>/cancel/", loan_cancel_view, name="loan_cancel"),
     path("overrides/<int:pk>/decide/", override_decide, name="override_decide"),
     path("credit-lines/", credit_lines, name="credit_lines"),
     path("credit-lines/new/", credit_line_new, name="credit_line_new"),
