@@ -178,12 +178,14 @@ def loan_cancel(*, actor: User, loan: Loan, reason: str) -> Loan:
     """The borrower gives up a loan before it is paid out (合同作废): the loan is cancelled, its
     disbursement notice, if issued, is cancelled with it, and a drawdown's commitment on the
     credit line is released (a line counts contracted loans only). A disbursed loan cannot be
-    cancelled. Locks the notice, then the loan, as the disbursement does: whichever comes
-    first wins and the other gets a conflict."""
+    cancelled. Locks the contract (as signing and issuing the notice do, so no notice appears
+    unseen), then the notice and the loan, in the disbursement's order: whichever of the two
+    comes first wins and the other gets a conflict."""
     require_perm(actor, "loans.add_contract")
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Give the reason for the cancellation."), field="reason")
+    lock(Contract, loan.contract_id)
     notice = DisbursementNotice.objects.filter(contract_id=loan.contract_id).first()
     if notice is not None:
         notice = lock(DisbursementNotice, notice.pk)

@@ -197,3 +197,45 @@ def test_others_may_not_cancel_and_other_branches_do_not_see_it(client, org, sta
     refused = client.post(f"/loans/loan/{active.pk}/cancel/", {"reason": "太迟了"})
     assert refused.status_code == 409
     assert fresh(active).state == Loan.State.ACTIVE
+
+
+def test_a_notice_issued_while_the_loan_is_cancelled_never_outlives_it(
+    transactional_db, org, staff
+):
+    customer = make_customer(org, staff.am)
+    line = grant(staff.manager, customer, make_product(), limit="20000.00")
+    loan = draw(staff.risk, line, amount="8000.00")
+    contract_sign(actor=staff.risk, contract=loan.contract, signed_on=date(2025, 1, 10))
+    barrier = threading.Barrier(2)
+
+    def run(call) -> None:
+        try:
+            barrier.wait()
+            call()
+        except ConflictError:
+            pass
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(
+            target=run,
+            args=(
+                lambda: notice_issue(
+                    actor=staff.risk, contract=loan.contract, account_number="6228480012345678"
+                ),
+            ),
+        ),
+        threading.Thread(
+            target=run, args=(lambda: loan_cancel(actor=staff.risk, loan=loan, reason="放弃"),)
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert fresh(loan).state == Loan.State.CANCELLED
+    # Either the cancellation voided the notice issued just before, or it came first and the
+    # notice was refused: no notice waits at the counter for a cancelled loan.
+    assert not DisbursementNotice.objects.filter(contract=loan.contract, status="issued").exists()
