@@ -782,27 +782,35 @@ def override_release(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("loans:loan_detail", pk=loan.pk)
 
 
-@login_required
-@permission_required("loans.write_off_loan", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def write_off(request: HttpRequest, pk: int) -> HttpResponse:
+def _reason_page(request: HttpRequest, pk: int, *, service, done: str, template: str):
+    """A state change of one loan that needs a reason (write-off, cancellation): the form, the
+    service, the refusal on the form or back to the loan with ``done`` (``%(number)s``)."""
     loan = loan_get(user=request.user, pk=pk)
     form = ReasonForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        done, status = _attempt(
+        changed, status = _attempt(
             form,
-            lambda: loan_write_off(
-                actor=request.user, loan=loan, reason=form.cleaned_data["reason"]
-            ),
+            lambda: service(actor=request.user, loan=loan, reason=form.cleaned_data["reason"]),
         )
-        if done is not None:
-            messages.success(request, _("Loan %(number)s written off.") % {"number": loan.number})
+        if changed is not None:
+            messages.success(request, done % {"number": loan.number})
             return redirect("loans:loan_detail", pk=loan.pk)
     elif request.method == "POST":
         status = 400
-    return render(
-        request, "loans/lifecycle_write_off_form.html", {"loan": loan, "form": form}, status=status
+    return render(request, template, {"loan": loan, "form": form}, status=status)
+
+
+@login_required
+@permission_required("loans.write_off_loan", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def write_off(request: HttpRequest, pk: int) -> HttpResponse:
+    return _reason_page(
+        request,
+        pk,
+        service=loan_write_off,
+        done=_("Loan %(number)s written off."),
+        template="loans/lifecycle_write_off_form.html",
     )
 
 
@@ -811,21 +819,12 @@ def write_off(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def loan_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The borrower gives up a loan before it is paid out: cancel it with its notice."""
-    loan = loan_get(user=request.user, pk=pk)
-    form = ReasonForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        done, status = _attempt(
-            form,
-            lambda: loan_cancel(actor=request.user, loan=loan, reason=form.cleaned_data["reason"]),
-        )
-        if done is not None:
-            messages.success(request, _("Loan %(number)s cancelled.") % {"number": loan.number})
-            return redirect("loans:loan_detail", pk=loan.pk)
-    elif request.method == "POST":
-        status = 400
-    return render(
-        request, "loans/lifecycle_cancel_form.html", {"loan": loan, "form": form}, status=status
+    return _reason_page(
+        request,
+        pk,
+        service=loan_cancel,
+        done=_("Loan %(number)s cancelled."),
+        template="loans/lifecycle_cancel_form.html",
     )
 
 

@@ -35,6 +35,30 @@ lifecycle_roles = factories.lifecycle_roles
 staff = factories.staff
 
 
+def race(**calls) -> dict[str, str]:
+    """Run the calls at the same moment, each on its own connection: {name: "done" or the
+    conflict's code}."""
+    outcomes: dict[str, str] = {}
+    barrier = threading.Barrier(len(calls))
+
+    def run(name, call) -> None:
+        try:
+            barrier.wait()
+            call()
+            outcomes[name] = "done"
+        except ConflictError as error:
+            outcomes[name] = error.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in calls.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 @pytest.fixture
 def line(org, staff):
     customer = make_customer(org, staff.am, name="放弃用款客户")
@@ -115,41 +139,15 @@ def test_disbursement_and_cancellation_at_the_same_moment_one_wins(transactional
     line = grant(staff.manager, customer, make_product(), limit="20000.00")
     loan = draw(staff.risk, line, amount="8000.00")
     notice = issue(staff.risk, loan)
-    outcomes: dict[str, str] = {}
-    barrier = threading.Barrier(2)
-
-    def run(name, call) -> None:
-        try:
-            barrier.wait()
-            call()
-            outcomes[name] = "done"
-        except ConflictError as error:
-            outcomes[name] = error.code
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(
-            target=run,
-            args=(
-                "disburse",
-                lambda: loan_disburse(
-                    actor=staff.teller,
-                    notice=notice,
-                    idempotency_key=str(uuid.uuid4()),
-                    disbursed_on=date(2025, 1, 10),
-                ),
-            ),
+    outcomes = race(
+        disburse=lambda: loan_disburse(
+            actor=staff.teller,
+            notice=notice,
+            idempotency_key=str(uuid.uuid4()),
+            disbursed_on=date(2025, 1, 10),
         ),
-        threading.Thread(
-            target=run,
-            args=("cancel", lambda: loan_cancel(actor=staff.risk, loan=loan, reason="放弃")),
-        ),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        cancel=lambda: loan_cancel(actor=staff.risk, loan=loan, reason="放弃"),
+    )
 
     assert sorted(outcomes.values()) in (["cancelled", "done"], ["done", "state"])
     state = fresh(loan).state
@@ -206,36 +204,29 @@ def test_a_notice_issued_while_the_loan_is_cancelled_never_outlives_it(
     line = grant(staff.manager, customer, make_product(), limit="20000.00")
     loan = draw(staff.risk, line, amount="8000.00")
     contract_sign(actor=staff.risk, contract=loan.contract, signed_on=date(2025, 1, 10))
-    barrier = threading.Barrier(2)
-
-    def run(call) -> None:
-        try:
-            barrier.wait()
-            call()
-        except ConflictError:
-            pass
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(
-            target=run,
-            args=(
-                lambda: notice_issue(
-                    actor=staff.risk, contract=loan.contract, account_number="6228480012345678"
-                ),
-            ),
+    race(
+        notice=lambda: notice_issue(
+            actor=staff.risk, contract=loan.contract, account_number="6228480012345678"
         ),
-        threading.Thread(
-            target=run, args=(lambda: loan_cancel(actor=staff.risk, loan=loan, reason="放弃"),)
-        ),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        cancel=lambda: loan_cancel(actor=staff.risk, loan=loan, reason="放弃"),
+    )
 
     assert fresh(loan).state == Loan.State.CANCELLED
     # Either the cancellation voided the notice issued just before, or it came first and the
     # notice was refused: no notice waits at the counter for a cancelled loan.
     assert not DisbursementNotice.objects.filter(contract=loan.contract, status="issued").exists()
+
+
+def test_the_write_off_page_shares_the_reason_form(client, staff, line):
+    # The write-off page runs through the same form handling as the cancellation.
+    loan = active_loan(staff, line, amount="4000.00")
+    client.force_login(staff.director)
+    assert client.get(f"/loans/loan/{loan.pk}/write-off/").status_code == 200
+    assert client.post(f"/loans/loan/{loan.pk}/write-off/", {"reason": ""}).status_code == 400
+    assert fresh(loan).state == Loan.State.ACTIVE
+    response = client.post(f"/loans/loan/{loan.pk}/write-off/", {"reason": "借款人死亡，无遗产"})
+    assert response.status_code == 302 and response["Location"] == f"/loans/loan/{loan.pk}/"
+    assert fresh(loan).state == Loan.State.WRITTEN_OFF
+    again = client.post(f"/loans/loan/{loan.pk}/write-off/", {"reason": "再次"})
+    assert again.status_code == 409
+    assert AuditEvent.objects.filter(action="loan.write_off", object_id=str(loan.pk)).count() == 1
