@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -116,6 +116,30 @@ def _attempt(form, call: Callable[[], Any]) -> tuple[Any, int]:
     except DomainError as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)
         return None, 400
+
+
+def _form_page(
+    request: HttpRequest,
+    form,
+    *,
+    run: Callable[[dict], Any],
+    done: Callable[[Any], tuple[str, str]],
+    template: str,
+    context: dict[str, Any],
+) -> HttpResponse:
+    """A lifecycle form page: a valid form runs ``run(cleaned_data)`` (one service call); what
+    it made goes through ``done`` to (success message, URL to go to). Bad input is a 400 and a
+    refusal stays on the form with its status (400, or 409 for the wrong state)."""
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        made, status = _attempt(form, lambda: run(form.cleaned_data))
+        if made is not None:
+            message, url = done(made)
+            messages.success(request, message)
+            return redirect(url)
+    elif request.method == "POST":
+        status = 400
+    return render(request, template, {**context, "form": form}, status=status)
 
 
 def _page(request: HttpRequest, queryset):
@@ -302,35 +326,26 @@ def credit_line_new(request: HttpRequest) -> HttpResponse:
         offers=eligible_products(customer),
         guarantees=guarantee_contracts_of(customer.pk),
     )
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        line, status = _attempt(
-            form,
-            lambda: credit_line_grant(
-                actor=request.user,
-                customer=customer,
-                product=data["product"],
-                limit=data["limit"],
-                valid_from=data["valid_from"],
-                valid_to=data["valid_to"],
-                revolving=data["revolving"],
-                guarantee_contract=data["guarantee_contract"],
-                request_key=data["idempotency_key"],
-            ),
-        )
-        if line is not None:
-            messages.success(
-                request, _("Credit line %(number)s granted.") % {"number": line.number}
-            )
-            return redirect("loans:credit_line_detail", pk=line.pk)
-    elif request.method == "POST":
-        status = 400
-    return render(
+    return _form_page(
         request,
-        "loans/lifecycle_credit_line_form.html",
-        {"customer": customer, "form": form},
-        status=status,
+        form,
+        run=lambda data: credit_line_grant(
+            actor=request.user,
+            customer=customer,
+            product=data["product"],
+            limit=data["limit"],
+            valid_from=data["valid_from"],
+            valid_to=data["valid_to"],
+            revolving=data["revolving"],
+            guarantee_contract=data["guarantee_contract"],
+            request_key=data["idempotency_key"],
+        ),
+        done=lambda line: (
+            _("Credit line %(number)s granted.") % {"number": line.number},
+            reverse("loans:credit_line_detail", args=[line.pk]),
+        ),
+        template="loans/lifecycle_credit_line_form.html",
+        context={"customer": customer},
     )
 
 
@@ -342,30 +357,26 @@ def guarantee_contract_new(request: HttpRequest) -> HttpResponse:
     customer = _customer_from_query(request)
     if customer is None:
         return _pick_customer_first(request)
-    form = GuaranteeContractForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        terms = dict(form.cleaned_data)
-        key = terms.pop("idempotency_key")
-        guarantee, status = _attempt(
-            form,
-            lambda: guarantee_contract_create(
-                actor=request.user, customer=customer, request_key=key, **terms
-            ),
+
+    def record(data: dict):
+        terms = {name: value for name, value in data.items() if name != "idempotency_key"}
+        return guarantee_contract_create(
+            actor=request.user,
+            customer=customer,
+            request_key=data["idempotency_key"],
+            **terms,
         )
-        if guarantee is not None:
-            messages.success(
-                request,
-                _("Guarantee contract %(number)s recorded.") % {"number": guarantee.number},
-            )
-            return redirect("customers:detail", pk=customer.pk)
-    elif request.method == "POST":
-        status = 400
-    return render(
+
+    return _form_page(
         request,
-        "loans/lifecycle_guarantee_form.html",
-        {"customer": customer, "form": form},
-        status=status,
+        GuaranteeContractForm(request.POST or None),
+        run=record,
+        done=lambda guarantee: (
+            _("Guarantee contract %(number)s recorded.") % {"number": guarantee.number},
+            reverse("customers:detail", args=[customer.pk]),
+        ),
+        template="loans/lifecycle_guarantee_form.html",
+        context={"customer": customer},
     )
 
 
@@ -375,37 +386,29 @@ def guarantee_contract_new(request: HttpRequest) -> HttpResponse:
 def drawdown_new(request: HttpRequest, pk: int) -> HttpResponse:
     line = credit_line_get(user=request.user, pk=pk)
     form = DrawdownForm(request.POST or None, product=line.product)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        loan, status = _attempt(
-            form,
-            lambda: credit_line_drawdown(
-                actor=request.user,
-                credit_line=line,
-                amount=data["amount"],
-                term_months=data["term_months"],
-                repayment_method=data["repayment_method"],
-                annual_rate=form.annual_rate,
-                purpose=data["purpose"],
-                request_key=data["idempotency_key"],
-            ),
-        )
-        if loan is not None:
-            messages.success(request, _("Loan %(number)s contracted.") % {"number": loan.number})
-            return redirect("loans:contract_detail", pk=loan.contract_id)
-    elif request.method == "POST":
-        status = 400
-    return render(
+    return _form_page(
         request,
-        "loans/lifecycle_drawdown_form.html",
-        {
+        form,
+        run=lambda data: credit_line_drawdown(
+            actor=request.user,
+            credit_line=line,
+            amount=data["amount"],
+            term_months=data["term_months"],
+            repayment_method=data["repayment_method"],
+            annual_rate=form.annual_rate,
+            purpose=data["purpose"],
+            request_key=data["idempotency_key"],
+        ),
+        done=lambda loan: (
+            _("Loan %(number)s contracted.") % {"number": loan.number},
+            reverse("loans:contract_detail", args=[loan.contract_id]),
+        ),
+        template="loans/lifecycle_drawdown_form.html",
+        context={
             "line": line,
-            "form": form,
             "product_rates": f"{format_rate(line.product.min_rate)} – "
             f"{format_rate(line.product.max_rate)}",
         },
-        status=status,
     )
 
 
@@ -428,34 +431,25 @@ def contract_new(request: HttpRequest) -> HttpResponse:
     form = ContractForm(
         request.POST or None, guarantees=guarantee_contracts_of(application.customer_id)
     )
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        contract, status = _attempt(
-            form,
-            lambda: contract_create(
-                actor=request.user,
-                application=application,
-                signed_on=form.cleaned_data["signed_on"],
-                guarantee_contract=form.cleaned_data["guarantee_contract"],
-            ),
-        )
-        if contract is not None:
-            messages.success(
-                request, _("Contract %(number)s created.") % {"number": contract.number}
-            )
-            return redirect("loans:contract_detail", pk=contract.pk)
-    elif request.method == "POST":
-        status = 400
-    return render(
+    return _form_page(
         request,
-        "loans/lifecycle_contract_form.html",
-        {
+        form,
+        run=lambda data: contract_create(
+            actor=request.user,
+            application=application,
+            signed_on=data["signed_on"],
+            guarantee_contract=data["guarantee_contract"],
+        ),
+        done=lambda contract: (
+            _("Contract %(number)s created.") % {"number": contract.number},
+            reverse("loans:contract_detail", args=[contract.pk]),
+        ),
+        template="loans/lifecycle_contract_form.html",
+        context={
             "application": application,
             "amount": application.approved_amount or application.amount,
             "rate_display": format_rate(application.annual_rate),
-            "form": form,
         },
-        status=status,
     )
 
 
@@ -537,29 +531,18 @@ def contract_sign_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def notice_new(request: HttpRequest, pk: int) -> HttpResponse:
     contract = contract_get(user=request.user, pk=pk)
-    form = NoticeForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        notice, status = _attempt(
-            form,
-            lambda: notice_issue(
-                actor=request.user,
-                contract=contract,
-                account_number=form.cleaned_data["account_number"],
-            ),
-        )
-        if notice is not None:
-            messages.success(
-                request, _("Disbursement notice %(number)s issued.") % {"number": notice.number}
-            )
-            return redirect("loans:notice_detail", pk=notice.pk)
-    elif request.method == "POST":
-        status = 400
-    return render(
+    return _form_page(
         request,
-        "loans/lifecycle_notice_form.html",
-        {"contract": contract, "form": form},
-        status=status,
+        NoticeForm(request.POST or None),
+        run=lambda data: notice_issue(
+            actor=request.user, contract=contract, account_number=data["account_number"]
+        ),
+        done=lambda notice: (
+            _("Disbursement notice %(number)s issued.") % {"number": notice.number},
+            reverse("loans:notice_detail", args=[notice.pk]),
+        ),
+        template="loans/lifecycle_notice_form.html",
+        context={"contract": contract},
     )
 
 
@@ -705,25 +688,18 @@ def repayment_new(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def override_new(request: HttpRequest, pk: int) -> HttpResponse:
     loan = loan_get(user=request.user, pk=pk)
-    form = OverrideForm(request.POST or None, initial={"to_class": loan.classification})
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        proposal, status = _attempt(
-            form,
-            lambda: classification_override_propose(
-                actor=request.user,
-                loan=loan,
-                to_class=form.cleaned_data["to_class"],
-                reason=form.cleaned_data["reason"],
-            ),
-        )
-        if proposal is not None:
-            messages.success(request, _("Proposal sent for approval."))
-            return redirect("loans:loan_detail", pk=loan.pk)
-    elif request.method == "POST":
-        status = 400
-    return render(
-        request, "loans/lifecycle_override_form.html", {"loan": loan, "form": form}, status=status
+    return _form_page(
+        request,
+        OverrideForm(request.POST or None, initial={"to_class": loan.classification}),
+        run=lambda data: classification_override_propose(
+            actor=request.user, loan=loan, to_class=data["to_class"], reason=data["reason"]
+        ),
+        done=lambda _proposal: (
+            _("Proposal sent for approval."),
+            reverse("loans:loan_detail", args=[loan.pk]),
+        ),
+        template="loans/lifecycle_override_form.html",
+        context={"loan": loan},
     )
 
 
@@ -783,22 +759,20 @@ def override_release(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _reason_page(request: HttpRequest, pk: int, *, service, done: str, template: str):
-    """A state change of one loan that needs a reason (write-off, cancellation): the form, the
-    service, the refusal on the form or back to the loan with ``done`` (``%(number)s``)."""
+    """A state change of one loan that needs a reason (write-off, cancellation); ``done`` is
+    the success message (``%(number)s``)."""
     loan = loan_get(user=request.user, pk=pk)
-    form = ReasonForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        changed, status = _attempt(
-            form,
-            lambda: service(actor=request.user, loan=loan, reason=form.cleaned_data["reason"]),
-        )
-        if changed is not None:
-            messages.success(request, done % {"number": loan.number})
-            return redirect("loans:loan_detail", pk=loan.pk)
-    elif request.method == "POST":
-        status = 400
-    return render(request, template, {"loan": loan, "form": form}, status=status)
+    return _form_page(
+        request,
+        ReasonForm(request.POST or None),
+        run=lambda data: service(actor=request.user, loan=loan, reason=data["reason"]),
+        done=lambda _changed: (
+            done % {"number": loan.number},
+            reverse("loans:loan_detail", args=[loan.pk]),
+        ),
+        template=template,
+        context={"loan": loan},
+    )
 
 
 @login_required
